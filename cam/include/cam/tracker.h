@@ -1,0 +1,115 @@
+// Tracker: learns the CAM table the upstream switch should hold and decides station moves.
+//
+// Theory of operation. Each Observation (one frame) teaches the tracker that station
+// (VLAN, source MAC) is reachable through the uplink it arrived on, as a switch's MAC learning
+// does. When a known station is first heard on a different uplink, that is a move. Whether the
+// host told the switches (a RARP, gratuitous ARP or unsolicited neighbour advertisement for the
+// station arriving on the *new* uplink) is decided with the notify window: a notification from
+// `notify_window_before` before the move to `notify_window_after` after it announces the move.
+// The decision therefore waits until the packet clock passes `move + notify_window_after` (or
+// `finish()` is called): no notification by then makes it a silent_move, the alert.
+// A notification seen only on the old uplink announces nothing: the switch still learns the
+// station on the new one by its ordinary frames, and forwards to the old one until it does.
+//
+// A station that moves `flap_moves` times within `flap_window` is flapping (a loop, a
+// mis-cabled team): it gets one `flap` event, its pending move decisions are dropped, and its
+// further moves are damped (counted, not reported) until it has been still for `flap_damping`.
+//
+// Aging: a station not heard for `idle_timeout` is forgotten, as the switch forgets it; a move
+// after that is harmless (the switch floods until it re-learns) and is not reported.
+// Size cap: at most `max_entries` stations. When full, new stations are not learned (counted,
+// and one `table_full` event until the table has room again), so a MAC flood cannot push out the
+// stations already learned. Memory for the cap is reserved at construction.
+//
+// Time: only packet time. The clock is the latest observation time seen (advance() moves it on
+// idle inputs); a frame with an older timestamp is still learned, decisions never go back.
+// Events reach the sink in packet-time order: each is held until no earlier event can follow.
+//
+// Not for: decoding frames, reading clocks, threads, I/O. The tracker never allocates per
+// ordinary frame and never throws from observe()/advance()/finish().
+//
+// Thread-safety: none. One thread owns a Tracker; feed it in (roughly) packet-time order.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "cam/event.h"
+#include "cam/observation.h"
+#include "cam/types.h"
+
+namespace camwatch::cam {
+
+struct TrackerConfig {
+  Duration notify_window_before = std::chrono::seconds(1);
+  Duration notify_window_after = std::chrono::seconds(2);
+  std::uint32_t flap_moves = 4;
+  Duration flap_window = std::chrono::seconds(10);
+  Duration flap_damping = std::chrono::seconds(60);
+  // Cisco and most switches age idle CAM entries after 300 s.
+  Duration idle_timeout = std::chrono::seconds(300);
+  std::uint64_t max_entries = 1'000'000;
+};
+
+// Monotonic counters and gauges, read by exporters at scrape or summary time.
+struct TrackerStats {
+  std::uint64_t observations = 0;        // frames given to observe()
+  std::uint64_t ignored_sources = 0;     // group or all-zero source MACs (never learned)
+  std::uint64_t stations = 0;            // gauge: stations in the table now
+  std::uint64_t stations_learned = 0;    // stations ever added
+  std::uint64_t stations_aged = 0;       // removed after idle_timeout
+  std::uint64_t stations_refused = 0;    // frames of new stations not learned: table full
+  std::uint64_t notifications[kNotificationKinds] = {};  // indexed by Notification
+  std::uint64_t silent_moves = 0;
+  std::uint64_t announced_moves = 0;
+  std::uint64_t flaps = 0;
+  std::uint64_t damped_moves = 0;        // moves of flapping stations, not reported one by one
+  std::uint64_t pending_moves = 0;       // gauge: moves waiting for their notify window
+  std::uint64_t nlb_heartbeats = 0;
+};
+
+// One station as the table holds it, for state files and `camwatch table`.
+struct StationView {
+  StationKey key;
+  UplinkId uplink = kNoUplink;
+  PacketTime first_seen{};
+  PacketTime last_seen{};
+  std::uint64_t frames = 0;
+  std::uint32_t moves = 0;
+  PacketTime last_move{};  // epoch when it never moved
+};
+
+class Tracker {
+ public:
+  // Reserves memory for config.max_entries stations. Throws std::invalid_argument on a config
+  // the tracker cannot honour (zero windows are fine; flap_moves < 2 or max_entries 0 are not).
+  Tracker(const TrackerConfig& config, EventSink& sink);
+  ~Tracker();
+  Tracker(const Tracker&) = delete;
+  Tracker& operator=(const Tracker&) = delete;
+
+  // One frame. Order: the notification it carries is noted first, then its source is learned,
+  // so a RARP that is itself the first frame on the new uplink announces its own move.
+  void observe(const Observation& obs) noexcept;
+
+  // Moves the packet clock without a frame (live capture with idle uplinks): decides pending
+  // moves whose window has passed, ages stations, releases held events.
+  void advance(PacketTime now) noexcept;
+
+  // End of input: every pending move is decided with what was seen, all events released.
+  void finish() noexcept;
+
+  const TrackerStats& stats() const noexcept;
+  PacketTime clock() const noexcept;
+  const TrackerConfig& config() const noexcept;
+
+  // Calls fn for every station in unspecified order. Not for the hot path.
+  void for_each_station(const std::function<void(const StationView&)>& fn) const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace camwatch::cam

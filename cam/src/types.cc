@@ -1,0 +1,83 @@
+#include "cam/types.h"
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
+#include "cam/event.h"
+
+namespace camwatch::cam {
+
+std::string MacAddress::to_string() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(17, ':');
+  auto o = octets();
+  for (int i = 0; i < 6; ++i) {
+    out[static_cast<std::size_t>(3 * i)] = kHex[o[static_cast<std::size_t>(i)] >> 4];
+    out[static_cast<std::size_t>(3 * i + 1)] = kHex[o[static_cast<std::size_t>(i)] & 0xF];
+  }
+  return out;
+}
+
+bool MacAddress::parse(const std::string& text, MacAddress& out) {
+  if (text.size() != 17) return false;
+  const char sep = text[2];
+  if (sep != ':' && sep != '-') return false;
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 17; ++i) {
+    char c = text[i];
+    if (i % 3 == 2) {
+      if (c != sep) return false;
+      continue;
+    }
+    int nibble;
+    if (c >= '0' && c <= '9') {
+      nibble = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      nibble = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      nibble = c - 'A' + 10;
+    } else {
+      return false;
+    }
+    v = (v << 4) | static_cast<std::uint64_t>(nibble);
+  }
+  out = MacAddress::from_u64(v);
+  return true;
+}
+
+const char* to_string(Notification kind) {
+  switch (kind) {
+    case Notification::none: return "none";
+    case Notification::rarp: return "rarp";
+    case Notification::garp: return "garp";
+    case Notification::unsolicited_na: return "unsolicited_na";
+  }
+  return "none";
+}
+
+const char* to_string(EventKind kind) {
+  switch (kind) {
+    case EventKind::silent_move: return "silent_move";
+    case EventKind::announced_move: return "announced_move";
+    case EventKind::flap: return "flap";
+    case EventKind::table_full: return "table_full";
+  }
+  return "unknown";
+}
+
+std::string format_rfc3339_micros(PacketTime t) {
+  using namespace std::chrono;
+  auto since = t.time_since_epoch();
+  auto secs = floor<seconds>(since);
+  auto micros = duration_cast<microseconds>(since - secs).count();
+  std::time_t tt = static_cast<std::time_t>(secs.count());
+  std::tm tm{};
+  if (gmtime_r(&tt, &tm) == nullptr) return "1970-01-01T00:00:00.000000Z";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
+  return buf;
+}
+
+}  // namespace camwatch::cam

@@ -1,0 +1,62 @@
+// CaptureFile: reads frames from a pcap or pcapng file, one at a time, in file order.
+//
+// Classic pcap (microsecond and nanosecond, either byte order) is read through a read-only
+// memory map with our own record parser: it is the replay fast path and needs no copy. pcapng
+// (and anything libpcap understands that we do not) goes through libpcap's offline reader.
+// Only Ethernet link types are accepted; others are refused at open() with the link type's name.
+//
+// Bad files: open() throws CaptureFileError for what can be known up front (missing, unreadable,
+// not a capture, wrong link type). next() never throws: a truncated or corrupt record ends the
+// stream with ReadStatus::error, and error() says what and where ("record 1234 at byte 56789:
+// ..."). Frames returned before the damage are good.
+//
+// Thread-safety: none; one reader per thread. A returned RawFrame's bytes stay valid until the
+// next call to next() or the reader's destruction.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "cam/types.h"
+
+namespace camwatch::capture {
+
+class CaptureFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RawFrame {
+  cam::PacketTime time{};
+  std::span<const std::uint8_t> data;  // captured bytes (caplen)
+  std::uint32_t wire_length = 0;       // original length on the wire (len)
+};
+
+enum class ReadStatus : std::uint8_t { frame, end, error };
+
+class CaptureFile {
+ public:
+  // Opens `path`. Throws CaptureFileError with a one-line reason naming the file.
+  static std::unique_ptr<CaptureFile> open(const std::string& path);
+
+  virtual ~CaptureFile() = default;
+  CaptureFile(const CaptureFile&) = delete;
+  CaptureFile& operator=(const CaptureFile&) = delete;
+
+  virtual ReadStatus next(RawFrame& out) noexcept = 0;
+  // Why the last next() returned ReadStatus::error; empty otherwise.
+  virtual const std::string& error() const noexcept = 0;
+  // "pcap (microseconds, little-endian)", "pcapng", ...
+  virtual const std::string& format() const noexcept = 0;
+  // File size, and how far reading has got, for progress reports.
+  virtual std::uint64_t size_bytes() const noexcept = 0;
+  virtual std::uint64_t position_bytes() const noexcept = 0;
+
+ protected:
+  CaptureFile() = default;
+};
+
+}  // namespace camwatch::capture

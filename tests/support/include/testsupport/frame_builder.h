@@ -1,0 +1,133 @@
+// FrameBuilder: builds Ethernet frames byte by byte for tests, scenario pcaps and benchmarks.
+//
+//   auto frame = FrameBuilder()
+//                    .source(mac("00:50:56:01:02:03"))
+//                    .destination(kBroadcast)
+//                    .vlan(10)
+//                    .rarp_request(mac("00:50:56:01:02:03"))
+//                    .build();
+//
+// Tags are written in the order they are added (first = outermost). build() pads to the
+// 60-byte Ethernet minimum unless unpadded() was called. The builder checks nothing: tests use
+// it to make malformed frames on purpose (truncate(), raw ethertypes, odd lengths).
+//
+// PcapWriter writes classic pcap files (µs or ns, either byte order) with chosen caplen/len.
+//
+// Thread-safety: none; plain values.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cam/types.h"
+
+namespace camwatch::testsupport {
+
+using Bytes = std::vector<std::uint8_t>;
+using Ipv4 = std::array<std::uint8_t, 4>;
+using Ipv6 = std::array<std::uint8_t, 16>;
+
+inline constexpr std::uint16_t kTpid8021Q = 0x8100;
+inline constexpr std::uint16_t kTpid8021ad = 0x88a8;
+inline constexpr std::uint16_t kTpid9100 = 0x9100;
+
+// Parses "00:50:56:aa:bb:cc"; aborts the program on a typo (it is test code).
+cam::MacAddress mac(const char* text);
+Ipv4 ipv4(const char* dotted);
+Ipv6 ipv6(const char* text);
+inline constexpr cam::MacAddress kBroadcast = cam::MacAddress::from_u64(0xFFFF'FFFF'FFFFULL);
+
+class FrameBuilder {
+ public:
+  FrameBuilder& source(cam::MacAddress m);
+  FrameBuilder& destination(cam::MacAddress m);
+  FrameBuilder& tag(std::uint16_t tpid, std::uint16_t vid, std::uint8_t pcp = 0, bool dei = false);
+  FrameBuilder& vlan(std::uint16_t vid) { return tag(kTpid8021Q, vid); }
+
+  // Ethernet II payloads (each sets the ethertype and replaces any earlier payload).
+  FrameBuilder& payload(std::uint16_t ethertype, Bytes bytes);
+  FrameBuilder& arp(std::uint16_t op, cam::MacAddress sha, Ipv4 spa, cam::MacAddress tha, Ipv4 tpa);
+  // Gratuitous ARP request (tha 00:..:00, tpa = spa) and reply (tha = sha, tpa = spa).
+  FrameBuilder& garp_request(cam::MacAddress sha, Ipv4 ip);
+  FrameBuilder& garp_reply(cam::MacAddress sha, Ipv4 ip);
+  // RARP with sha = tha = m and zero protocol addresses: VMware's "Notify Switches" frame.
+  FrameBuilder& rarp(std::uint16_t op, cam::MacAddress sha, cam::MacAddress tha);
+  FrameBuilder& rarp_request(cam::MacAddress m) { return rarp(3, m, m); }
+  // ICMPv6 neighbour advertisement from `source_ip` to ff02::1 (hop limit 255). A zero
+  // `target_lla` omits the target link-layer address option. `extension_headers` is a list of
+  // next-header values (0 hop-by-hop, 60 destination options, 43 routing, 44 fragment) inserted
+  // in order before the ICMPv6 header, each 8 bytes long.
+  struct NeighborAdvert {
+    Ipv6 source_ip{};
+    Ipv6 target{};
+    cam::MacAddress target_lla;
+    bool router = false;
+    bool solicited = false;
+    bool override_flag = true;
+    std::vector<std::uint8_t> extension_headers;
+  };
+  FrameBuilder& neighbor_advert(const NeighborAdvert& na);
+  // Windows NLB heartbeat (ethertype 0x886F): signature 0xC0DE01BF little-endian, host id,
+  // cluster IP, dedicated IP, padded to `body_bytes`.
+  FrameBuilder& nlb_heartbeat(std::uint8_t host_id, Ipv4 cluster_ip, Ipv4 dedicated_ip,
+                              std::size_t body_bytes = 1500);
+  // IPv4/UDP filler traffic of `payload_bytes`.
+  FrameBuilder& udp(Ipv4 src, Ipv4 dst, std::uint16_t sport, std::uint16_t dport, std::size_t payload_bytes);
+
+  // 802.3 length field + LLC/SNAP (OUI 0) + `ethertype` + bytes.
+  FrameBuilder& llc_snap(std::uint16_t ethertype, Bytes bytes);
+
+  FrameBuilder& unpadded() { pad_ = false; return *this; }
+  Bytes build() const;
+
+ private:
+  cam::MacAddress src_ = mac_const(0x005056000001ULL);
+  cam::MacAddress dst_ = kBroadcast;
+  struct Tag { std::uint16_t tpid; std::uint16_t tci; };
+  std::vector<Tag> tags_;
+  std::uint16_t ethertype_ = 0x0800;
+  bool llc_ = false;
+  Bytes payload_;
+  bool pad_ = true;
+
+  static constexpr cam::MacAddress mac_const(std::uint64_t v) { return cam::MacAddress::from_u64(v); }
+};
+
+// Returns the first `n` bytes (for truncated or malformed frames).
+Bytes truncate(const Bytes& frame, std::size_t n);
+
+enum class PcapPrecision : std::uint8_t { micro, nano };
+enum class ByteOrder : std::uint8_t { little, big };
+
+class PcapWriter {
+ public:
+  // Creates or truncates `path`; aborts with a message if it cannot (test/generator code).
+  explicit PcapWriter(const std::string& path, PcapPrecision precision = PcapPrecision::micro,
+                      ByteOrder order = ByteOrder::little, std::uint32_t snaplen = 262144,
+                      std::uint32_t linktype = 1);
+  ~PcapWriter();
+  PcapWriter(const PcapWriter&) = delete;
+  PcapWriter& operator=(const PcapWriter&) = delete;
+
+  // Writes one record. `wire_length` 0 means frame.size(). Frames longer than snaplen are cut.
+  void write(cam::PacketTime time, const Bytes& frame, std::uint32_t wire_length = 0);
+  // Writes raw bytes (for corrupting files on purpose).
+  void write_raw(const Bytes& bytes);
+  void close();
+
+ private:
+  void put32(std::uint32_t v);
+  void put16(std::uint16_t v);
+  std::FILE* file_ = nullptr;
+  PcapPrecision precision_;
+  ByteOrder order_;
+  std::uint32_t snaplen_;
+};
+
+// Seconds (and fractions) since the Unix epoch as a PacketTime: at(1346305327.559886).
+cam::PacketTime at_seconds(std::int64_t seconds, std::int64_t nanoseconds = 0);
+
+}  // namespace camwatch::testsupport
