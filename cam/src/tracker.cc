@@ -1,1 +1,432 @@
-// placeholder: being written
+#include "cam/tracker.h"
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <queue>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+#include "station_table.h"
+
+namespace camwatch::cam {
+namespace {
+
+using detail::Slot;
+using detail::StationTable;
+
+constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min() / 2;
+constexpr std::int64_t kFarFuture = std::numeric_limits<std::int64_t>::max() / 2;
+
+std::int64_t to_ns(PacketTime t) { return t.time_since_epoch().count(); }
+std::int64_t to_ns(Duration d) { return d.count(); }
+PacketTime from_ns(std::int64_t v) { return PacketTime(Duration(v)); }
+
+struct PendingMove {
+  std::int64_t move_ns;
+  std::int64_t last_seen_on_from_ns;
+  UplinkId from;
+  UplinkId to;
+};
+
+// What the tracker remembers beyond the slot, only for stations that moved recently or were
+// announced on an uplink they are not on. Most stations never get one, which keeps the slot at
+// 32 bytes and the ordinary frame free of allocation.
+struct MobilityRecord {
+  // The latest notification for the station that arrived on an uplink other than its own.
+  std::int64_t notify_ns = kNever;
+  UplinkId notify_uplink = kNoUplink;
+  Notification notify_kind = Notification::none;
+  std::vector<PendingMove> pending;        // moves waiting for notify_window_after to pass
+  std::vector<std::int64_t> recent_moves;  // at most flap_moves latest move times, oldest first
+  std::int64_t damped_until_ns = kNever;
+  std::int64_t last_move_ns = kNever;
+};
+
+struct Deadline {
+  std::int64_t at_ns;    // move + notify_window_after: decide when the clock passes it
+  std::uint64_t seq;     // decision order for equal deadlines: the order moves happened in
+  std::uint64_t key;
+  bool operator>(const Deadline& o) const { return at_ns != o.at_ns ? at_ns > o.at_ns : seq > o.seq; }
+};
+
+}  // namespace
+
+class Tracker::Impl {
+ public:
+  Impl(const TrackerConfig& config, EventSink& sink)
+      : config_(config),
+        sink_(sink),
+        before_ns_(to_ns(config.notify_window_before)),
+        after_ns_(to_ns(config.notify_window_after)),
+        idle_ns_(to_ns(config.idle_timeout)),
+        flap_window_ns_(to_ns(config.flap_window)),
+        damping_ns_(to_ns(config.flap_damping)),
+        // Aging precision comes from the lazy check on every lookup; the sweep only reclaims
+        // memory, so a coarse interval is enough.
+        sweep_interval_ns_(std::clamp<std::int64_t>(idle_ns_ / 8, 1'000'000'000LL, 60'000'000'000LL)),
+        max_notify_records_(config.max_entries / 4 + 1024),
+        table_(config.max_entries) {}
+
+  void observe(const Observation& obs) {
+    const std::int64_t t = to_ns(obs.time);
+    ++stats_.observations;
+    if (t > clock_ns_) {
+      clock_ns_ = t;
+      if (clock_ns_ >= next_housekeeping_ns_) housekeeping();
+    }
+    if (obs.notification != Notification::none) [[unlikely]] note_notification(obs, t);
+    if (obs.flags != 0 && obs.has(ObservationFlag::nlb_heartbeat)) ++stats_.nlb_heartbeats;
+    learn(obs, t);
+  }
+
+  void advance(PacketTime now) {
+    const std::int64_t t = to_ns(now);
+    if (t > clock_ns_) {
+      clock_ns_ = t;
+      if (clock_ns_ >= next_housekeeping_ns_) housekeeping();
+    }
+  }
+
+  void finish() {
+    // Decide every pending move as it stands: the input has ended, no notification can follow.
+    while (!deadlines_.empty()) {
+      Deadline d = deadlines_.top();
+      deadlines_.pop();
+      decide_expired(d.key, kFarFuture);
+    }
+    while (!held_.empty()) {
+      sink_.on_event(held_.front());
+      held_.pop_front();
+    }
+  }
+
+  void for_each_station(const std::function<void(const StationView&)>& fn) const {
+    for (std::uint64_t i = 0; i < table_.capacity(); ++i) {
+      const Slot& s = table_.at(i);
+      if (s.key == 0) continue;
+      StationView v;
+      v.key = StationKey::unpack(s.key);
+      v.uplink = s.uplink;
+      v.first_seen = from_ns(s.first_seen_ns);
+      v.last_seen = from_ns(s.last_seen_ns);
+      v.frames = s.frames;
+      v.moves = s.moves;
+      if ((s.flags & detail::kSlotHasMobility) != 0) {
+        auto it = mobility_.find(s.key);
+        if (it != mobility_.end() && it->second.last_move_ns != kNever) v.last_move = from_ns(it->second.last_move_ns);
+      }
+      fn(v);
+    }
+  }
+
+  const TrackerStats& stats() const { return stats_; }
+  PacketTime clock() const { return from_ns(clock_ns_ == kNever ? 0 : clock_ns_); }
+  const TrackerConfig& config() const { return config_; }
+
+ private:
+  bool idle_expired(const Slot& s, std::int64_t t) const { return t - s.last_seen_ns > idle_ns_; }
+
+  void learn(const Observation& obs, std::int64_t t) {
+    if (!obs.source.is_learnable()) [[unlikely]] {
+      ++stats_.ignored_sources;
+      return;
+    }
+    const std::uint64_t key = StationKey{obs.vlan, obs.source}.packed();
+    bool inserted = false;
+    Slot* s = table_.find_or_insert(key, inserted);
+    if (s == nullptr) [[unlikely]] {
+      refuse(obs, t);
+      return;
+    }
+    if (inserted) [[unlikely]] {
+      start_station(*s, obs.uplink, t);
+      return;
+    }
+    if (s->uplink == obs.uplink && !idle_expired(*s, t)) [[likely]] {
+      s->last_seen_ns = std::max(s->last_seen_ns, t);
+      if (s->frames != std::numeric_limits<std::uint32_t>::max()) ++s->frames;
+      return;
+    }
+    if (idle_expired(*s, t)) {
+      // The switch aged it out too and floods until it re-learns: a new station, not a move.
+      ++stats_.stations_aged;
+      drop_mobility(*s);
+      start_station(*s, obs.uplink, t);
+      return;
+    }
+    on_move(*s, obs.uplink, t);
+  }
+
+  void start_station(Slot& s, UplinkId uplink, std::int64_t t) {
+    s.uplink = uplink;
+    s.first_seen_ns = t;
+    s.last_seen_ns = t;
+    s.frames = 1;
+    s.moves = 0;
+    s.flags = 0;
+    ++stats_.stations_learned;
+    stats_.stations = table_.size();
+  }
+
+  void refuse(const Observation& obs, std::int64_t t) {
+    ++stats_.stations_refused;
+    if (table_full_reported_) return;
+    table_full_reported_ = true;
+    Event e;
+    e.kind = EventKind::table_full;
+    e.time = from_ns(t);
+    e.station = StationKey{obs.vlan, obs.source};
+    e.to = obs.uplink;
+    e.table_entries = table_.size();
+    hold(e);
+  }
+
+  MobilityRecord& mobility(Slot& s) {
+    s.flags |= detail::kSlotHasMobility;
+    return mobility_[s.key];
+  }
+
+  MobilityRecord* find_mobility(const Slot& s) {
+    if ((s.flags & detail::kSlotHasMobility) == 0) return nullptr;
+    auto it = mobility_.find(s.key);
+    return it == mobility_.end() ? nullptr : &it->second;
+  }
+
+  // Forgets a station's mobility; moves still pending are decided now with what was seen.
+  void drop_mobility(Slot& s) {
+    MobilityRecord* rec = find_mobility(s);
+    if (rec != nullptr) {
+      for (const PendingMove& p : rec->pending) emit_move(s.key, p, EventKind::silent_move, Notification::none, kNever);
+      stats_.pending_moves -= rec->pending.size();
+      mobility_.erase(s.key);
+    }
+    s.flags &= static_cast<std::uint8_t>(~detail::kSlotHasMobility);
+  }
+
+  void note_notification(const Observation& obs, std::int64_t t) {
+    ++stats_.notifications[static_cast<int>(obs.notification)];
+    if (!obs.notified.is_learnable()) return;
+    const std::uint64_t key = StationKey{obs.vlan, obs.notified}.packed();
+    Slot* s = table_.find(key);
+    // An unknown (or aged) station cannot be moving: its first frame will simply be learned.
+    if (s == nullptr || idle_expired(*s, t)) return;
+
+    MobilityRecord* rec = find_mobility(*s);
+    if (rec != nullptr && !rec->pending.empty()) {
+      // A notification on the new uplink within the window after the move announces it.
+      auto& pending = rec->pending;
+      for (std::size_t i = 0; i < pending.size();) {
+        const PendingMove& p = pending[i];
+        if (p.to == obs.uplink && t >= p.move_ns - before_ns_ && t <= p.move_ns + after_ns_) {
+          emit_move(key, p, EventKind::announced_move, obs.notification, t);
+          pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+          --stats_.pending_moves;
+        } else {
+          ++i;
+        }
+      }
+    }
+    if (s->uplink != obs.uplink) {
+      // Remember it: the station's first ordinary frame on this uplink may follow.
+      if (rec == nullptr) {
+        if (mobility_.size() >= max_notify_records_) return;  // bounded under a notification flood
+        rec = &mobility(*s);
+      }
+      rec->notify_ns = t;
+      rec->notify_uplink = obs.uplink;
+      rec->notify_kind = obs.notification;
+    }
+  }
+
+  void on_move(Slot& s, UplinkId to, std::int64_t t) {
+    const PendingMove move{t, s.last_seen_ns, s.uplink, to};
+    s.uplink = to;
+    s.last_seen_ns = std::max(s.last_seen_ns, t);
+    if (s.frames != std::numeric_limits<std::uint32_t>::max()) ++s.frames;
+    if (s.moves != std::numeric_limits<std::uint8_t>::max()) ++s.moves;
+
+    MobilityRecord& rec = mobility(s);
+    rec.last_move_ns = t;
+    if (rec.recent_moves.size() >= config_.flap_moves) rec.recent_moves.erase(rec.recent_moves.begin());
+    rec.recent_moves.push_back(t);
+    const auto in_window = static_cast<std::uint32_t>(
+        std::count_if(rec.recent_moves.begin(), rec.recent_moves.end(),
+                      [&](std::int64_t m) { return m >= t - flap_window_ns_; }));
+
+    if (t < rec.damped_until_ns) {
+      ++stats_.damped_moves;
+      rec.damped_until_ns = t + damping_ns_;
+      return;
+    }
+    if (in_window >= config_.flap_moves) {
+      // One flap event replaces the reports of the bounces still undecided.
+      stats_.pending_moves -= rec.pending.size();
+      rec.pending.clear();
+      rec.damped_until_ns = t + damping_ns_;
+      ++stats_.flaps;
+      Event e;
+      e.kind = EventKind::flap;
+      e.time = from_ns(t);
+      e.station = StationKey::unpack(s.key);
+      e.from = move.from;
+      e.to = move.to;
+      e.last_seen_on_from = from_ns(move.last_seen_on_from_ns);
+      e.moves_in_window = in_window;
+      hold(e);
+      return;
+    }
+    if (rec.notify_uplink == to && rec.notify_ns >= t - before_ns_ && rec.notify_ns <= t + after_ns_) {
+      emit_move(s.key, move, EventKind::announced_move, rec.notify_kind, rec.notify_ns);
+      rec.notify_uplink = kNoUplink;  // one notification announces one move
+      return;
+    }
+    rec.pending.push_back(move);
+    ++stats_.pending_moves;
+    deadlines_.push(Deadline{t + after_ns_, next_seq_++, s.key});
+    next_housekeeping_ns_ = std::min(next_housekeeping_ns_, t + after_ns_ + 1);
+  }
+
+  void emit_move(std::uint64_t key, const PendingMove& p, EventKind kind, Notification via, std::int64_t via_ns) {
+    Event e;
+    e.kind = kind;
+    e.time = from_ns(p.move_ns);
+    e.station = StationKey::unpack(key);
+    e.from = p.from;
+    e.to = p.to;
+    e.last_seen_on_from = from_ns(p.last_seen_on_from_ns);
+    if (kind == EventKind::announced_move) {
+      e.notification = via;
+      e.notification_time = from_ns(via_ns);
+      ++stats_.announced_moves;
+    } else {
+      ++stats_.silent_moves;
+    }
+    hold(e);
+  }
+
+  // Events wait here, sorted by time (ties in decision order), until no earlier one can still
+  // be decided: a silent move is only known notify_window_after after its time.
+  void hold(const Event& e) {
+    auto pos = std::upper_bound(held_.begin(), held_.end(), e,
+                                [](const Event& a, const Event& b) { return a.time < b.time; });
+    held_.insert(pos, e);
+    next_housekeeping_ns_ = std::min(next_housekeeping_ns_, to_ns(e.time) + after_ns_ + 1);
+  }
+
+  // Decides the pending moves of `key` whose window closed before `clock_ns`.
+  void decide_expired(std::uint64_t key, std::int64_t clock_ns) {
+    Slot* s = table_.find(key);
+    if (s == nullptr) return;
+    MobilityRecord* rec = find_mobility(*s);
+    if (rec == nullptr) return;
+    auto& pending = rec->pending;
+    for (std::size_t i = 0; i < pending.size();) {
+      if (pending[i].move_ns + after_ns_ < clock_ns) {
+        emit_move(key, pending[i], EventKind::silent_move, Notification::none, kNever);
+        pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+        --stats_.pending_moves;
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  void housekeeping() {
+    while (!deadlines_.empty() && deadlines_.top().at_ns < clock_ns_) {
+      Deadline d = deadlines_.top();
+      deadlines_.pop();
+      decide_expired(d.key, clock_ns_);
+    }
+    while (!held_.empty() && to_ns(held_.front().time) + after_ns_ < clock_ns_) {
+      sink_.on_event(held_.front());
+      held_.pop_front();
+    }
+    if (clock_ns_ >= next_sweep_ns_) {
+      sweep();
+      next_sweep_ns_ = clock_ns_ + sweep_interval_ns_;
+    }
+    std::int64_t next = next_sweep_ns_;
+    if (!deadlines_.empty()) next = std::min(next, deadlines_.top().at_ns + 1);
+    if (!held_.empty()) next = std::min(next, to_ns(held_.front().time) + after_ns_ + 1);
+    next_housekeeping_ns_ = next;
+  }
+
+  bool mobility_idle(const MobilityRecord& rec) const {
+    return rec.pending.empty() && clock_ns_ >= rec.damped_until_ns &&
+           clock_ns_ - rec.last_move_ns > flap_window_ns_ && clock_ns_ - rec.notify_ns > before_ns_;
+  }
+
+  void sweep() {
+    if (next_sweep_ns_ == kNever) return;  // the first frame only starts the sweep schedule
+    for (std::uint64_t i = 0; i < table_.capacity();) {
+      Slot& s = table_.at(i);
+      if (s.key != 0 && idle_expired(s, clock_ns_)) {
+        drop_mobility(s);
+        table_.erase_at(i);  // may shift a later entry into i: look at i again
+        ++stats_.stations_aged;
+        continue;
+      }
+      ++i;
+    }
+    stats_.stations = table_.size();
+    for (auto it = mobility_.begin(); it != mobility_.end();) {
+      if (mobility_idle(it->second)) {
+        if (Slot* s = table_.find(it->first)) s->flags &= static_cast<std::uint8_t>(~detail::kSlotHasMobility);
+        it = mobility_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    // Re-arm the table_full event once aging has made real room.
+    if (table_full_reported_ && table_.size() < table_.max_entries() - table_.max_entries() / 20) {
+      table_full_reported_ = false;
+    }
+  }
+
+  TrackerConfig config_;
+  EventSink& sink_;
+  const std::int64_t before_ns_;
+  const std::int64_t after_ns_;
+  const std::int64_t idle_ns_;
+  const std::int64_t flap_window_ns_;
+  const std::int64_t damping_ns_;
+  const std::int64_t sweep_interval_ns_;
+  const std::size_t max_notify_records_;
+
+  StationTable table_;
+  std::unordered_map<std::uint64_t, MobilityRecord> mobility_;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::deque<Event> held_;
+  std::uint64_t next_seq_ = 0;
+  std::int64_t clock_ns_ = kNever;
+  std::int64_t next_housekeeping_ns_ = kNever;  // first frame runs housekeeping to arm the sweep
+  std::int64_t next_sweep_ns_ = kNever;
+  bool table_full_reported_ = false;
+  TrackerStats stats_;
+};
+
+Tracker::Tracker(const TrackerConfig& config, EventSink& sink) {
+  if (config.flap_moves < 2) throw std::invalid_argument("flap_moves must be at least 2");
+  if (config.max_entries == 0) throw std::invalid_argument("max_entries must be at least 1");
+  if (config.notify_window_before.count() < 0 || config.notify_window_after.count() < 0 ||
+      config.flap_window.count() <= 0 || config.flap_damping.count() < 0 || config.idle_timeout.count() <= 0) {
+    throw std::invalid_argument("tracker windows and timeouts must not be negative");
+  }
+  impl_ = std::make_unique<Impl>(config, sink);
+}
+
+Tracker::~Tracker() = default;
+
+void Tracker::observe(const Observation& obs) noexcept { impl_->observe(obs); }
+void Tracker::advance(PacketTime now) noexcept { impl_->advance(now); }
+void Tracker::finish() noexcept { impl_->finish(); }
+const TrackerStats& Tracker::stats() const noexcept { return impl_->stats(); }
+PacketTime Tracker::clock() const noexcept { return impl_->clock(); }
+const TrackerConfig& Tracker::config() const noexcept { return impl_->config(); }
+void Tracker::for_each_station(const std::function<void(const StationView&)>& fn) const {
+  impl_->for_each_station(fn);
+}
+
+}  // namespace camwatch::cam

@@ -1,0 +1,134 @@
+// StationTable: the learned CAM table, (VLAN, MAC) -> where and when the station was heard.
+//
+// An open-addressing hash table with linear probing over a slot array allocated once for
+// `max_entries` at a load factor of at most 3/4, so the table never rehashes at run time (no
+// pause under a MAC flood) and memory is bounded by construction: 32-byte slots, about 43 bytes
+// per station at the cap. Pages are zero-filled lazily by the kernel, so an empty table costs
+// address space, not resident memory.
+//
+// A slot whose key is 0 is empty: key 0 would be VLAN 0 with the all-zero MAC, which is never
+// learned. Removal uses backward-shift deletion (no tombstones), so probe lengths stay short
+// after aging sweeps.
+//
+// Not for: anything but the tracker. No iteration order guarantees. Thread-safety: none.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+namespace camwatch::cam::detail {
+
+__extension__ typedef unsigned __int128 Uint128;  // GCC/Clang builtin; __extension__ keeps -Wpedantic quiet
+
+struct Slot {
+  std::uint64_t key;          // StationKey::packed(); 0 = empty
+  std::int64_t last_seen_ns;  // packet time of the last frame
+  std::int64_t first_seen_ns;
+  std::uint32_t frames;       // saturating
+  std::uint16_t uplink;
+  std::uint8_t flags;         // kSlotHasMobility, ...
+  std::uint8_t moves;         // saturating
+};
+static_assert(sizeof(Slot) == 32);
+
+inline constexpr std::uint8_t kSlotHasMobility = 1U << 0;  // a MobilityRecord exists for it
+
+class StationTable {
+ public:
+  explicit StationTable(std::uint64_t max_entries)
+      : max_entries_(max_entries), capacity_(capacity_for(max_entries)) {
+    // calloc: large sizes come from mmap, zero pages the kernel maps in on first touch.
+    slots_.reset(static_cast<Slot*>(std::calloc(capacity_, sizeof(Slot))));
+    if (!slots_) throw std::bad_alloc();
+  }
+
+  std::uint64_t size() const { return size_; }
+  std::uint64_t capacity() const { return capacity_; }
+  std::uint64_t max_entries() const { return max_entries_; }
+  bool full() const { return size_ >= max_entries_; }
+
+  // The slot holding `key`, or nullptr.
+  Slot* find(std::uint64_t key) {
+    std::uint64_t i = home(key);
+    for (;;) {
+      Slot& s = slots_[i];
+      if (s.key == key) return &s;
+      if (s.key == 0) return nullptr;
+      i = next(i);
+    }
+  }
+
+  // Finds `key`, or claims an empty slot for it (key set, everything else zero) when the table
+  // is not full. `inserted` tells which. nullptr when absent and full.
+  Slot* find_or_insert(std::uint64_t key, bool& inserted) {
+    std::uint64_t i = home(key);
+    for (;;) {
+      Slot& s = slots_[i];
+      if (s.key == key) {
+        inserted = false;
+        return &s;
+      }
+      if (s.key == 0) {
+        if (full()) return nullptr;
+        s = Slot{};
+        s.key = key;
+        ++size_;
+        inserted = true;
+        return &s;
+      }
+      i = next(i);
+    }
+  }
+
+  // Removes the slot at `index` and shifts later members of its probe run back so that every
+  // key stays reachable from its home slot without tombstones.
+  void erase_at(std::uint64_t index) {
+    std::uint64_t hole = index;
+    std::uint64_t i = next(hole);
+    while (slots_[i].key != 0) {
+      std::uint64_t h = home(slots_[i].key);
+      // The entry at i may fill the hole if its home is not in (hole, i] (cyclically).
+      bool home_between = hole <= i ? (hole < h && h <= i) : (hole < h || h <= i);
+      if (!home_between) {
+        slots_[hole] = slots_[i];
+        hole = i;
+      }
+      i = next(i);
+    }
+    slots_[hole] = Slot{};
+    --size_;
+  }
+
+  std::uint64_t index_of(const Slot* s) const { return static_cast<std::uint64_t>(s - slots_.get()); }
+  Slot& at(std::uint64_t index) { return slots_[index]; }
+  const Slot& at(std::uint64_t index) const { return slots_[index]; }
+
+ private:
+  struct FreeDeleter {
+    void operator()(Slot* p) const { std::free(p); }
+  };
+
+  static std::uint64_t capacity_for(std::uint64_t max_entries) {
+    // Load factor <= 3/4 keeps linear-probing misses near 8 probes at worst (Knuth), with room
+    // for the one slot that must always stay empty.
+    return max_entries + max_entries / 3 + 16;
+  }
+
+  // Multiplicative hash then Lemire's multiply-shift range reduction: the capacity need not be a
+  // power of two, and the product's high bits depend on every bit of the key (libstdc++'s
+  // std::hash<uint64_t> is the identity, which would cluster MACs of one vendor).
+  std::uint64_t home(std::uint64_t key) const {
+    std::uint64_t h = (key ^ (key >> 29)) * 0x9E3779B97F4A7C15ULL;
+    return static_cast<std::uint64_t>((static_cast<Uint128>(h) * capacity_) >> 64);
+  }
+  std::uint64_t next(std::uint64_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
+
+  std::uint64_t max_entries_;
+  std::uint64_t capacity_;
+  std::uint64_t size_ = 0;
+  std::unique_ptr<Slot[], FreeDeleter> slots_;
+};
+
+}  // namespace camwatch::cam::detail
