@@ -1,1 +1,128 @@
-// placeholder: being written
+#include "exporters/json_event_writer.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+
+namespace camwatch::exporters {
+namespace {
+
+// Uplink names are validated by the config loader and the CLI, but a JSON writer must be safe
+// for any bytes it is given.
+void append_json_string(std::string& out, const std::string& text) {
+  out.push_back('"');
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+void append_key(std::string& out, const char* key) {
+  out.push_back(',');
+  out.push_back('"');
+  out += key;
+  out += "\":";
+}
+
+const std::string& uplink_name(const std::vector<std::string>& names, cam::UplinkId id) {
+  static const std::string unknown = "?";
+  return id < names.size() ? names[id] : unknown;
+}
+
+std::string seconds_text(cam::Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+}  // namespace
+
+std::string format_event_json(const cam::Event& e, const std::vector<std::string>& uplink_names,
+                              const cam::TrackerConfig& config) {
+  std::string out;
+  out.reserve(256);
+  out += "{\"event\":\"";
+  out += cam::to_string(e.kind);
+  out += "\",\"time\":\"";
+  out += cam::format_rfc3339_micros(e.time);
+  out += "\",\"mac\":\"";
+  out += e.station.mac.to_string();
+  out += "\",\"vlan\":";
+  out += std::to_string(e.station.vlan);
+
+  switch (e.kind) {
+    case cam::EventKind::silent_move:
+    case cam::EventKind::announced_move:
+    case cam::EventKind::flap:
+      append_key(out, "from");
+      append_json_string(out, uplink_name(uplink_names, e.from));
+      append_key(out, "to");
+      append_json_string(out, uplink_name(uplink_names, e.to));
+      append_key(out, "last_seen_on_from");
+      out += '"' + cam::format_rfc3339_micros(e.last_seen_on_from) + '"';
+      break;
+    case cam::EventKind::table_full:
+      append_key(out, "uplink");
+      append_json_string(out, uplink_name(uplink_names, e.to));
+      append_key(out, "entries");
+      out += std::to_string(e.table_entries);
+      append_key(out, "max_entries");
+      out += std::to_string(config.max_entries);
+      break;
+  }
+  if (e.kind == cam::EventKind::announced_move) {
+    append_key(out, "notification");
+    out += '"';
+    out += cam::to_string(e.notification);
+    out += '"';
+    append_key(out, "notification_time");
+    out += '"' + cam::format_rfc3339_micros(e.notification_time) + '"';
+  }
+  if (e.kind == cam::EventKind::flap) {
+    append_key(out, "moves");
+    out += std::to_string(e.moves_in_window);
+    append_key(out, "window_seconds");
+    out += seconds_text(config.flap_window);
+    append_key(out, "damped_seconds");
+    out += seconds_text(config.flap_damping);
+  }
+  out.push_back('}');
+  return out;
+}
+
+JsonEventWriter::JsonEventWriter(int fd, std::vector<std::string> uplink_names, cam::TrackerConfig config)
+    : fd_(fd), uplink_names_(std::move(uplink_names)), config_(config) {}
+
+void JsonEventWriter::on_event(const cam::Event& event) {
+  line_ = format_event_json(event, uplink_names_, config_);
+  line_.push_back('\n');
+  // One write(2) per line: with O_APPEND the line lands whole, even with other appenders.
+  const char* data = line_.data();
+  std::size_t left = line_.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, data, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      last_errno_ = errno;
+      ++failures_;
+      return;
+    }
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  ++written_;
+}
+
+}  // namespace camwatch::exporters
