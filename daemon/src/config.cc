@@ -1,1 +1,885 @@
-// placeholder: being written
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <new>
+#include <span>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+#include <toml.hpp>
+
+namespace camwatch::daemon {
+namespace {
+
+using Value = toml::value;
+using namespace std::chrono_literals;
+
+// The schema's key names, in the order of config/camwatch.toml. The readers below use the same
+// literals; known_config_keys() and the unknown-key check are built from these lists.
+constexpr std::string_view kUplinkKeys[] = {"name", "interface", "direction", "promiscuous"};
+constexpr std::string_view kEventsKeys[] = {"path"};
+constexpr std::string_view kMetricsKeys[] = {"listen"};
+constexpr std::string_view kStateKeys[] = {"path"};
+constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout"};
+constexpr std::string_view kDetectionKeys[] = {"notify_window_before", "notify_window_after",
+                                               "flap_moves", "flap_window", "flap_damping"};
+constexpr std::string_view kLogKeys[] = {"level"};
+
+struct SectionSchema {
+  std::string_view name;
+  std::span<const std::string_view> keys;
+};
+constexpr SectionSchema kSchema[] = {
+    {"uplink", kUplinkKeys}, {"events", kEventsKeys}, {"metrics", kMetricsKeys},
+    {"state", kStateKeys},   {"cam", kCamKeys},       {"detection", kDetectionKeys},
+    {"log", kLogKeys},
+};
+
+constexpr std::string_view kDirections[] = {"in", "out", "inout"};
+constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
+                                           "error", "critical", "off"};
+
+constexpr std::size_t kMaxUplinkNameLength = 32;
+constexpr std::size_t kMaxInterfaceNameLength = 15;  // IFNAMSIZ - 1
+constexpr std::int64_t kMinMaxEntries = 1;
+constexpr std::int64_t kMaxMaxEntries = 100'000'000;
+constexpr std::int64_t kMinFlapMoves = 2;
+constexpr std::int64_t kMaxFlapMoves = 1000;
+// A config file is a few kilobytes; the cap keeps `--config /dev/zero` from eating memory.
+constexpr std::size_t kMaxFileBytes = 1 << 20;
+
+// ---- text helpers ------------------------------------------------------------------------
+
+// Escapes control characters so that no value from the file can break the one-line message.
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (u < 0x20 || u == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string quote(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : printable(text)) {
+    if (c == '"') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+bool is_bare_key(std::string_view key) {
+  return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+  });
+}
+
+// "detection" + "flap_moves" -> "detection.flap_moves"; keys that TOML would need to quote are
+// shown quoted, as the user had to write them.
+std::string qualify(std::string_view prefix, std::string_view key) {
+  std::string out(prefix);
+  if (!out.empty()) out += '.';
+  out += is_bare_key(key) ? std::string(key) : quote(key);
+  return out;
+}
+
+std::string join(std::span<const std::string_view> words) {
+  std::string out;
+  for (const auto word : words) {
+    if (!out.empty()) out += ", ";
+    out += word;
+  }
+  return out;
+}
+
+// Optimal string alignment distance (Levenshtein plus adjacent transpositions, the usual typo),
+// case-insensitive.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  const auto lower = [](char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  const std::size_t n = a.size();
+  const std::size_t m = b.size();
+  std::vector<std::size_t> d((n + 1) * (m + 1));
+  const auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * (m + 1) + j]; };
+  for (std::size_t i = 0; i <= n; ++i) at(i, 0) = i;
+  for (std::size_t j = 0; j <= m; ++j) at(0, j) = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1])) {
+        at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+      }
+    }
+  }
+  return at(n, m);
+}
+
+// The closest candidate if it is close enough to be a plausible typo, else empty. A lone
+// candidate that is a prefix of the word or the other way round counts too ("warning" -> warn,
+// "crit" -> critical).
+std::string_view closest(std::string_view word, std::span<const std::string_view> candidates) {
+  if (word.size() >= 3) {
+    std::string_view only;
+    int matches = 0;
+    for (const auto candidate : candidates) {
+      if (candidate.starts_with(word) || word.starts_with(candidate)) {
+        only = candidate;
+        ++matches;
+      }
+    }
+    if (matches == 1) return only;
+  }
+  std::string_view best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (const auto candidate : candidates) {
+    const std::size_t distance = edit_distance(word, candidate);
+    if (distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  const std::size_t tolerance = std::max<std::size_t>(1, best.size() / 3);
+  return best_distance <= tolerance ? best : std::string_view();
+}
+
+// "2" for a whole number of the largest unit that divides it: bounds in messages read "1h".
+std::string format_duration(cam::Duration d) {
+  struct Unit {
+    cam::Duration size;
+    const char* suffix;
+  };
+  static constexpr Unit kUnits[] = {{1h, "h"}, {1min, "m"}, {1s, "s"},
+                                    {1ms, "ms"}, {1us, "us"}, {1ns, "ns"}};
+  if (d == cam::Duration::zero()) return "0s";
+  for (const auto& unit : kUnits) {
+    if (d % unit.size == cam::Duration::zero()) {
+      return std::to_string(d / unit.size) + unit.suffix;
+    }
+  }
+  return std::to_string(d.count()) + "ns";
+}
+
+std::string format_double(double x) {
+  char buf[64];
+  const auto result = std::to_chars(buf, buf + sizeof buf, x);
+  return std::string(buf, result.ptr);
+}
+
+// ---- durations ---------------------------------------------------------------------------
+
+enum class DurationStatus : std::uint8_t { ok, malformed, negative, overflow };
+
+struct DurationUnit {
+  std::string_view suffix;
+  std::int64_t ns;
+  // Fraction digits that still give whole nanoseconds (the power of ten dividing `ns`);
+  // digits past these are rounded.
+  int exact_fraction_digits;
+};
+constexpr DurationUnit kDurationUnits[] = {
+    {"ns", 1, 0},
+    {"us", 1'000, 3},
+    {"ms", 1'000'000, 6},
+    {"s", 1'000'000'000, 9},
+    {"m", 60'000'000'000, 10},
+    {"h", 3'600'000'000'000, 11},
+};
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// DIGITS [ "." DIGITS ] UNIT, nothing else (no sign, no spaces, no exponent). Exact decimal
+// arithmetic: "0.1s" is 100000000ns, not what a double makes of it.
+DurationStatus parse_duration_text(std::string_view text, cam::Duration& out) {
+  if (!text.empty() && text.front() == '-') {
+    cam::Duration ignored{};
+    const auto rest = parse_duration_text(text.substr(1), ignored);
+    return rest == DurationStatus::malformed ? rest : DurationStatus::negative;
+  }
+  std::size_t i = 0;
+  while (i < text.size() && is_digit(text[i])) ++i;
+  const std::string_view whole = text.substr(0, i);
+  std::string_view fraction;
+  if (i < text.size() && text[i] == '.') {
+    const std::size_t start = ++i;
+    while (i < text.size() && is_digit(text[i])) ++i;
+    fraction = text.substr(start, i - start);
+    if (fraction.empty()) return DurationStatus::malformed;
+  }
+  if (whole.empty()) return DurationStatus::malformed;
+  const std::string_view suffix = text.substr(i);
+  const auto unit = std::find_if(std::begin(kDurationUnits), std::end(kDurationUnits),
+                                 [&](const DurationUnit& u) { return u.suffix == suffix; });
+  if (unit == std::end(kDurationUnits)) return DurationStatus::malformed;
+
+  std::int64_t ns = 0;
+  for (const char c : whole) {
+    if (__builtin_mul_overflow(ns, 10, &ns) || __builtin_add_overflow(ns, c - '0', &ns)) {
+      return DurationStatus::overflow;
+    }
+  }
+  if (__builtin_mul_overflow(ns, unit->ns, &ns)) return DurationStatus::overflow;
+
+  std::int64_t fraction_ns = 0;
+  std::int64_t place = unit->ns;
+  for (std::size_t k = 0; k < fraction.size(); ++k) {
+    const int digit = fraction[k] - '0';
+    if (static_cast<int>(k) < unit->exact_fraction_digits) {
+      place /= 10;
+      fraction_ns += digit * place;
+    } else {
+      if (digit >= 5) ++fraction_ns;  // round half up to the nanosecond
+      break;
+    }
+  }
+  if (__builtin_add_overflow(ns, fraction_ns, &ns)) return DurationStatus::overflow;
+  out = cam::Duration(ns);
+  return DurationStatus::ok;
+}
+
+// ---- the loader --------------------------------------------------------------------------
+
+const char* type_name(const Value& v) {
+  switch (v.type()) {
+    case toml::value_t::boolean: return "a boolean";
+    case toml::value_t::integer: return "an integer";
+    case toml::value_t::floating: return "a float";
+    case toml::value_t::string: return "a string";
+    case toml::value_t::offset_datetime: return "a date-time";
+    case toml::value_t::local_datetime: return "a local date-time";
+    case toml::value_t::local_date: return "a date";
+    case toml::value_t::local_time: return "a time";
+    case toml::value_t::array: return "an array";
+    case toml::value_t::table: return "a table";
+    case toml::value_t::empty: return "nothing";
+  }
+  return "an unknown type";
+}
+
+bool is_table_like(const Value& v) {
+  if (v.is_table()) return true;
+  if (!v.is_array() || v.as_array().empty()) return false;
+  const auto& items = v.as_array();
+  return std::all_of(items.begin(), items.end(), [](const Value& e) { return e.is_table(); });
+}
+
+std::uint_least32_t line_of(const Value& v) { return v.location().line(); }
+
+// Turns toml11's multi-line, ascii-art syntax error into one line: its headline without the
+// "[error] toml::function:" prefix, plus the note under the caret of the last location shown
+// (the offending one), e.g. "missing value after key-value separator '=' (expected value, but
+// got nothing)".
+std::string syntax_reason(const std::string& what) {
+  std::vector<std::string_view> lines;
+  std::string_view rest = what;
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    lines.push_back(rest.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+  const auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '.' ||
+                          s.back() == ':' || s.back() == '\r')) {
+      s.remove_suffix(1);
+    }
+    return s;
+  };
+
+  std::string_view headline = lines.empty() ? std::string_view() : lines.front();
+  if (headline.starts_with("[error]")) headline.remove_prefix(7);
+  headline = trim(headline);
+  while (headline.starts_with("toml::")) {
+    const auto colon = headline.find(": ");
+    headline = colon == std::string_view::npos ? std::string_view()
+                                               : trim(headline.substr(colon + 2));
+  }
+
+  // Caret lines look like "   |     ^--- note" or "   | ~~~~ note": spaces, '|', the marker.
+  std::string_view note;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::string_view line = lines[i];
+    const auto bar = line.find('|');
+    if (bar == std::string_view::npos ||
+        line.substr(0, bar).find_first_not_of(' ') != std::string_view::npos) {
+      continue;
+    }
+    line.remove_prefix(bar + 1);
+    line = trim(line);
+    if (line.starts_with("^")) {
+      line.remove_prefix(line.find_first_not_of("^-") == std::string_view::npos
+                             ? line.size()
+                             : line.find_first_not_of("^-"));
+    } else if (line.starts_with("~")) {
+      line.remove_prefix(line.find_first_not_of('~') == std::string_view::npos
+                             ? line.size()
+                             : line.find_first_not_of('~'));
+    } else {
+      continue;
+    }
+    note = trim(line);
+  }
+
+  std::string reason(headline);
+  if (reason.empty()) {
+    reason = note;
+  } else if (!note.empty() && note != "here") {
+    reason += " (";
+    reason += note;
+    reason += ')';
+  }
+  if (reason.empty()) reason = "invalid TOML";
+  return printable(reason);
+}
+
+class Loader {
+ public:
+  explicit Loader(std::string path) : path_(std::move(path)), file_(printable(path_)) {}
+
+  Config load() {
+    const std::string text = read_file();
+    Value root;
+    try {
+      std::istringstream in(text);
+      root = toml::parse(in, path_);
+    } catch (const toml::exception& e) {
+      throw ConfigError(file_ + ":" + std::to_string(e.location().line()) +
+                        ": syntax error: " + syntax_reason(e.what()));
+    } catch (const std::bad_alloc&) {
+      throw;
+    } catch (const std::exception& e) {
+      // toml11 throws std::domain_error and friends for a few malformed inputs, without a
+      // location.
+      throw ConfigError(file_ + ": syntax error: " + syntax_reason(e.what()));
+    }
+
+    // Every key is checked on its own and the problem earliest in the file is reported, so
+    // that fixing a file top to bottom meets its errors in order.
+    Config config;
+    config.source_path = path_;
+    attempt([&] { reject_unknown_keys(root, "", section_names()); });
+    read_uplinks(root, config);
+    if (const Value* events = section(root, "events")) {
+      attempt([&] { reject_unknown_keys(*events, "events", kEventsKeys); });
+      attempt([&] { read_path(*events, "events", "path", config.events_path); });
+    }
+    if (const Value* metrics = section(root, "metrics")) {
+      attempt([&] { reject_unknown_keys(*metrics, "metrics", kMetricsKeys); });
+      attempt([&] { read_listen(*metrics, "metrics", "listen", config.metrics_listen); });
+    }
+    if (const Value* state = section(root, "state")) {
+      attempt([&] { reject_unknown_keys(*state, "state", kStateKeys); });
+      attempt([&] { read_path(*state, "state", "path", config.state_path); });
+    }
+    cam::TrackerConfig& tracker = config.tracker;
+    if (const Value* cam = section(root, "cam")) {
+      attempt([&] { reject_unknown_keys(*cam, "cam", kCamKeys); });
+      attempt([&] {
+        if (const Value* v = find(*cam, "max_entries")) {
+          tracker.max_entries = static_cast<std::uint64_t>(
+              read_integer(*v, "cam.max_entries", kMinMaxEntries, kMaxMaxEntries));
+        }
+      });
+      attempt([&] {
+        read_duration(*cam, "cam", "idle_timeout", {1ns, std::nullopt}, tracker.idle_timeout);
+      });
+    }
+    if (const Value* detection = section(root, "detection")) {
+      attempt([&] { reject_unknown_keys(*detection, "detection", kDetectionKeys); });
+      attempt([&] {
+        read_duration(*detection, "detection", "notify_window_before", {0s, 1h},
+                      tracker.notify_window_before);
+      });
+      attempt([&] {
+        read_duration(*detection, "detection", "notify_window_after", {0s, 1h},
+                      tracker.notify_window_after);
+      });
+      attempt([&] {
+        if (const Value* v = find(*detection, "flap_moves")) {
+          tracker.flap_moves = static_cast<std::uint32_t>(
+              read_integer(*v, "detection.flap_moves", kMinFlapMoves, kMaxFlapMoves));
+        }
+      });
+      attempt([&] {
+        read_duration(*detection, "detection", "flap_window", {1ns, 24h}, tracker.flap_window);
+      });
+      attempt([&] {
+        read_duration(*detection, "detection", "flap_damping", {0s, 24h}, tracker.flap_damping);
+      });
+    }
+    if (const Value* log = section(root, "log")) {
+      attempt([&] { reject_unknown_keys(*log, "log", kLogKeys); });
+      attempt([&] {
+        if (const Value* v = find(*log, "level")) {
+          config.log_level = read_choice(*v, "log.level", kLogLevels);
+        }
+      });
+    }
+    if (first_problem_) throw ConfigError(first_problem_->message);
+    return config;
+  }
+
+ private:
+  struct DurationRange {
+    cam::Duration min;  // 1ns reads as "greater than 0"
+    std::optional<cam::Duration> max;
+  };
+
+  // Thrown by fail() inside one attempt(): a problem and where it is.
+  struct Problem {
+    std::uint_least32_t line;
+    std::string message;
+  };
+
+  [[noreturn]] void fail(const Value& at, const std::string& key,
+                         const std::string& problem) const {
+    throw Problem{line_of(at),
+                  file_ + ":" + std::to_string(line_of(at)) + ": " + key + ": " + problem};
+  }
+
+  // Runs one check; returns false (and keeps the problem if it is the earliest) when it failed.
+  template <typename Check>
+  bool attempt(Check&& check) {
+    try {
+      check();
+      return true;
+    } catch (Problem& problem) {
+      if (!first_problem_ || problem.line < first_problem_->line) {
+        first_problem_ = std::move(problem);
+      }
+      return false;
+    }
+  }
+
+  std::string read_file() const {
+    if (path_.empty()) throw ConfigError("config file path is empty");
+    const auto cannot_read = [&](int error) {
+      return ConfigError(file_ + ": cannot read: " + std::generic_category().message(error));
+    };
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) throw cannot_read(errno);
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
+
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw cannot_read(errno);
+    if (S_ISDIR(st.st_mode)) throw cannot_read(EISDIR);
+    std::string text;
+    char buf[8192];
+    for (;;) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw cannot_read(errno);
+      }
+      if (n == 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+      if (text.size() > kMaxFileBytes) {
+        throw ConfigError(file_ + ": cannot read: larger than 1 MiB, not a config file");
+      }
+    }
+    return text;
+  }
+
+  static std::vector<std::string_view> section_names() {
+    std::vector<std::string_view> names;
+    for (const auto& s : kSchema) names.push_back(s.name);
+    return names;
+  }
+
+  static const Value* find(const Value& table, std::string_view key) {
+    const auto& map = table.as_table();
+    const auto it = map.find(std::string(key));
+    return it == map.end() ? nullptr : &it->second;
+  }
+
+  // A top-level table such as [detection]; nullptr when absent or not a table (a problem).
+  const Value* section(const Value& root, std::string_view name) {
+    const Value* v = find(root, name);
+    if (v == nullptr) return nullptr;
+    const bool ok = attempt([&] {
+      if (!v->is_table()) {
+        fail(*v, std::string(name), std::string("expected a table, got ") + type_name(*v));
+      }
+    });
+    return ok ? v : nullptr;
+  }
+
+  // Typo protection. Of several unknown keys the first in the file is reported (the table's
+  // iteration order is unspecified).
+  void reject_unknown_keys(const Value& table, std::string_view prefix,
+                           std::span<const std::string_view> known) const {
+    const std::string* worst_key = nullptr;
+    const Value* worst = nullptr;
+    for (const auto& [key, value] : table.as_table()) {
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      if (worst == nullptr || line_of(value) < line_of(*worst) ||
+          (line_of(value) == line_of(*worst) && key < *worst_key)) {
+        worst_key = &key;
+        worst = &value;
+      }
+    }
+    if (worst == nullptr) return;
+
+    std::string problem = is_table_like(*worst) ? "unknown table" : "unknown key";
+    if (const auto guess = closest(*worst_key, known); !guess.empty()) {
+      problem += " (did you mean ";
+      problem += guess;
+      problem += "?)";
+    } else if (!prefix.empty()) {
+      // A right key in the wrong section, e.g. flap_moves under [cam].
+      // Only when exactly one other section has the key: "path" could be events or state.
+      std::string_view home;
+      int homes = 0;
+      for (const auto& s : kSchema) {
+        if (s.name != prefix &&
+            std::find(s.keys.begin(), s.keys.end(), *worst_key) != s.keys.end()) {
+          home = s.name;
+          ++homes;
+        }
+      }
+      if (homes == 1) {
+        const std::string where = home == "uplink" ? "[[uplink]]" : "[" + std::string(home) + "]";
+        problem += " (" + *worst_key + " belongs in " + where + ")";
+      }
+    }
+    fail(*worst, qualify(prefix, *worst_key), problem);
+  }
+
+  void read_uplinks(const Value& root, Config& config) {
+    const Value* uplinks = find(root, "uplink");
+    if (uplinks == nullptr) return;
+    const bool is_array = attempt([&] {
+      if (uplinks->is_table()) {
+        fail(*uplinks, "uplink", "must be an array of tables: write [[uplink]], not [uplink]");
+      }
+      if (!uplinks->is_array()) {
+        fail(*uplinks, "uplink",
+             std::string("expected an array of tables ([[uplink]]), got ") + type_name(*uplinks));
+      }
+    });
+    if (!is_array) return;
+
+    // name -> the uplink and the value that first used it, for the duplicate message.
+    std::unordered_map<std::string, std::pair<std::size_t, const Value*>> names;
+    const auto& items = uplinks->as_array();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const Value& item = items[i];
+      const std::string prefix = "uplink[" + std::to_string(i) + "]";
+      const bool is_table = attempt([&] {
+        if (!item.is_table()) {
+          fail(item, prefix, std::string("expected a table, got ") + type_name(item));
+        }
+      });
+      if (!is_table) continue;
+      // A missing required key next to an unknown one is most likely its typo: then the typo
+      // is the problem to report, though the [[uplink]] header line comes first.
+      const bool all_known = attempt([&] { reject_unknown_keys(item, prefix, kUplinkKeys); });
+      UplinkConfig uplink;
+
+      attempt([&] {
+        const std::string key = prefix + ".name";
+        const Value* found = required(item, key, "name", all_known);
+        if (found == nullptr) return;
+        const Value& name = *found;
+        uplink.name = read_string(name, key);
+        check_uplink_name(name, key, uplink.name);
+        const auto [first, inserted] = names.try_emplace(uplink.name, i, &name);
+        if (!inserted) {
+          fail(name, key,
+               "duplicate uplink name " + quote(uplink.name) + " (first used by uplink[" +
+                   std::to_string(first->second.first) + "] on line " +
+                   std::to_string(line_of(*first->second.second)) + ")");
+        }
+      });
+      attempt([&] {
+        const std::string key = prefix + ".interface";
+        const Value* found = required(item, key, "interface", all_known);
+        if (found == nullptr) return;
+        const Value& interface = *found;
+        uplink.interface = read_string(interface, key);
+        check_interface_name(interface, key, uplink.interface);
+      });
+      attempt([&] {
+        if (const Value* v = find(item, "direction")) {
+          const std::string direction = read_choice(*v, prefix + ".direction", kDirections);
+          uplink.direction = direction == "in"    ? CaptureDirection::in
+                             : direction == "out" ? CaptureDirection::out
+                                                  : CaptureDirection::inout;
+        }
+      });
+      attempt([&] {
+        if (const Value* v = find(item, "promiscuous")) {
+          if (!v->is_boolean()) {
+            fail(*v, prefix + ".promiscuous",
+                 std::string("expected a boolean, got ") + type_name(*v));
+          }
+          uplink.promiscuous = v->as_boolean();
+        }
+      });
+      config.uplinks.push_back(std::move(uplink));
+    }
+  }
+
+  // A missing required key is reported on the line of its [[uplink]] header, unless `report`
+  // is false; nullptr then.
+  const Value* required(const Value& table, const std::string& qualified, std::string_view key,
+                        bool report) const {
+    const Value* v = find(table, key);
+    if (v == nullptr && report) fail(table, qualified, "required key is missing");
+    return v;
+  }
+
+  std::string read_string(const Value& v, const std::string& key) const {
+    if (!v.is_string()) fail(v, key, std::string("expected a string, got ") + type_name(v));
+    return v.as_string().str;
+  }
+
+  std::string read_choice(const Value& v, const std::string& key,
+                          std::span<const std::string_view> choices) const {
+    std::string text = read_string(v, key);
+    if (std::find(choices.begin(), choices.end(), text) != choices.end()) return text;
+    std::string problem = "must be one of " + join(choices) + ", got " + quote(text);
+    if (const auto guess = closest(text, choices); !guess.empty()) {
+      problem += " (did you mean ";
+      problem += guess;
+      problem += "?)";
+    }
+    fail(v, key, problem);
+  }
+
+  std::int64_t read_integer(const Value& v, const std::string& key, std::int64_t min,
+                            std::int64_t max) const {
+    if (!v.is_integer()) fail(v, key, std::string("expected an integer, got ") + type_name(v));
+    const std::int64_t n = v.as_integer();
+    if (n < min || n > max) {
+      fail(v, key,
+           "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+               std::to_string(n));
+    }
+    return n;
+  }
+
+  void read_path(const Value& table, std::string_view section_name, std::string_view key,
+                 std::string& out) const {
+    const Value* v = find(table, key);
+    if (v == nullptr) return;
+    const std::string qualified = qualify(section_name, key);
+    std::string path = read_string(*v, qualified);
+    if (path.empty()) fail(*v, qualified, "must not be empty");
+    if (path.find('\0') != std::string::npos) {
+      fail(*v, qualified, "must not contain a NUL character, got " + quote(path));
+    }
+    out = std::move(path);
+  }
+
+  // "HOST:PORT": HOST an IPv4 literal, a bracketed IPv6 literal or "localhost"; PORT 1-65535.
+  void read_listen(const Value& table, std::string_view section_name, std::string_view key,
+                   std::string& out) const {
+    const Value* v = find(table, key);
+    if (v == nullptr) return;
+    const std::string qualified = qualify(section_name, key);
+    const std::string text = read_string(*v, qualified);
+    const auto bad = [&](const std::string& problem) {
+      fail(*v, qualified, problem + ", got " + quote(text));
+    };
+
+    std::string host;
+    std::string_view port;
+    bool ipv6 = false;
+    if (text.starts_with('[')) {
+      const auto close = text.find(']');
+      if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+        bad("must be \"HOST:PORT\", IPv6 as \"[::1]:9842\"");
+      }
+      host = text.substr(1, close - 1);
+      port = std::string_view(text).substr(close + 2);
+      ipv6 = true;
+    } else {
+      const auto colon = text.rfind(':');
+      if (colon == std::string::npos) bad("must be \"HOST:PORT\", e.g. \"127.0.0.1:9842\"");
+      host = text.substr(0, colon);
+      port = std::string_view(text).substr(colon + 1);
+      if (host.find(':') != std::string::npos) {
+        bad("an IPv6 address must be in brackets, e.g. \"[::1]:9842\"");
+      }
+    }
+
+    unsigned char addr[sizeof(in6_addr)];
+    const bool host_ok = ipv6 ? ::inet_pton(AF_INET6, host.c_str(), addr) == 1
+                              : host == "localhost" || ::inet_pton(AF_INET, host.c_str(), addr) == 1;
+    if (!host_ok) {
+      bad(ipv6 ? "host must be an IPv6 address" : "host must be an IP address or localhost");
+    }
+
+    unsigned number = 0;
+    const auto parsed = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit) ||
+        parsed.ptr != port.data() + port.size() || number < 1 || number > 65535) {
+      bad("port must be between 1 and 65535");
+    }
+    out = text;
+  }
+
+  void read_duration(const Value& table, std::string_view section_name, std::string_view key,
+                     const DurationRange& range, cam::Duration& out) const {
+    const Value* v = find(table, key);
+    if (v == nullptr) return;
+    const std::string qualified = qualify(section_name, key);
+    const std::string expected =
+        "expected a duration like \"500ms\", \"2s\", \"5m\" or a number of seconds";
+
+    cam::Duration d{};
+    std::string given;  // the value as written, for messages
+    DurationStatus status = DurationStatus::ok;
+    if (v->is_string()) {
+      given = quote(v->as_string().str);
+      status = parse_duration_text(v->as_string().str, d);
+    } else if (v->is_integer()) {
+      const std::int64_t seconds = v->as_integer();
+      given = std::to_string(seconds);
+      if (seconds < 0) {
+        status = DurationStatus::negative;
+      } else if (seconds > std::numeric_limits<std::int64_t>::max() / 1'000'000'000) {
+        status = DurationStatus::overflow;
+      } else {
+        d = std::chrono::seconds(seconds);
+      }
+    } else if (v->is_floating()) {
+      const double seconds = v->as_floating();
+      given = format_double(seconds);
+      const double ns = seconds * 1e9;
+      if (std::isnan(seconds)) {
+        status = DurationStatus::malformed;
+      } else if (seconds < 0) {
+        status = DurationStatus::negative;
+      } else if (!(ns < 9.2e18)) {
+        status = DurationStatus::overflow;
+      } else {
+        d = cam::Duration(std::llround(ns));
+      }
+    } else {
+      fail(*v, qualified, expected + ", got " + type_name(*v));
+    }
+
+    switch (status) {
+      case DurationStatus::ok: break;
+      case DurationStatus::malformed: fail(*v, qualified, expected + ", got " + given);
+      case DurationStatus::negative: fail(*v, qualified, "must not be negative, got " + given);
+      case DurationStatus::overflow: fail(*v, qualified, "is too large, got " + given);
+    }
+
+    const bool too_small = d < range.min;
+    const bool too_large = range.max && d > *range.max;
+    if (too_small || too_large) {
+      std::string problem;
+      if (range.min == 1ns) {
+        problem = "must be greater than 0";
+        if (range.max) problem += " and at most " + format_duration(*range.max);
+      } else if (range.max) {
+        problem = "must be between " + format_duration(range.min) + " and " +
+                  format_duration(*range.max);
+      } else {
+        problem = "must be at least " + format_duration(range.min);
+      }
+      fail(*v, qualified, problem + ", got " + given);
+    }
+    out = d;
+  }
+
+  void check_uplink_name(const Value& v, const std::string& key, const std::string& name) const {
+    if (name.empty()) fail(v, key, "must not be empty");
+    if (name.size() > kMaxUplinkNameLength) {
+      fail(v, key,
+           "must be at most " + std::to_string(kMaxUplinkNameLength) + " characters, got " +
+               std::to_string(name.size()));
+    }
+    const bool ok = std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' ||
+             c == '.' || c == '-';
+    });
+    if (!ok) {
+      fail(v, key, "may contain only letters, digits, '_', '.' and '-', got " + quote(name));
+    }
+  }
+
+  // The kernel's rules for a network device name (dev_valid_name()).
+  void check_interface_name(const Value& v, const std::string& key,
+                            const std::string& name) const {
+    if (name.empty()) fail(v, key, "must not be empty");
+    if (name.size() > kMaxInterfaceNameLength) {
+      fail(v, key,
+           "must be at most " + std::to_string(kMaxInterfaceNameLength) +
+               " characters (a Linux interface name), got " + quote(name));
+    }
+    if (name == "." || name == "..") fail(v, key, "is not an interface name, got " + quote(name));
+    const bool ok = std::none_of(name.begin(), name.end(), [](char c) {
+      return c == '/' || c == '\0' || c == ' ' || (c >= '\t' && c <= '\r');
+    });
+    if (!ok) {
+      fail(v, key, "must not contain '/' or whitespace (a Linux interface name), got " +
+                       quote(name));
+    }
+  }
+
+  std::string path_;  // as given, to open
+  std::string file_;  // as printed in messages
+  std::optional<Problem> first_problem_;
+};
+
+}  // namespace
+
+Config load_config(const std::string& path) { return Loader(path).load(); }
+
+std::optional<cam::Duration> parse_duration(const std::string& text) {
+  cam::Duration d{};
+  if (parse_duration_text(text, d) != DurationStatus::ok) return std::nullopt;
+  return d;
+}
+
+std::vector<std::string> known_config_keys() {
+  std::vector<std::string> keys;
+  for (const auto& section : kSchema) {
+    for (const auto key : section.keys) keys.push_back(qualify(section.name, key));
+  }
+  return keys;
+}
+
+}  // namespace camwatch::daemon

@@ -1,13 +1,16 @@
 // Config: camwatch's configuration file (TOML), loaded and validated in one place.
 //
-// load_config() parses the file with toml11 and checks every key: unknown keys, wrong types and
-// out-of-range values are errors that name the file, the line and the key
-// ("/etc/camwatch/camwatch.toml:12: cam.max_entries: must be between 1 and 100000000").
+// load_config() parses the file with toml11 and checks every key: unknown keys (typos), wrong
+// types and out-of-range values are errors that name the file, the line and the key
+// ("/etc/camwatch/camwatch.toml:12: cam.max_entries: must be between 1 and 100000000, got 0").
 // Every key and its default is documented in config/camwatch.toml; defaults live only in the
-// structs below and in cam::TrackerConfig.
+// structs below and in cam::TrackerConfig (a test loads the documented file and compares).
 //
-// Durations are written as strings with a unit ("500ms", "2s", "5m", "1h") or as a number of
-// seconds (2, 0.5).
+// Durations are written as strings with a unit ("250us", "500ms", "2s", "1.5s", "5m", "1h";
+// also "ns") or as a number of seconds (2, 0.5).
+//
+// Not for: deciding whether the configuration suits a command (`camwatch run` needs at least one
+// uplink; an empty list is valid here), touching the network or the files it names.
 //
 // Thread-safety: load_config() is reentrant; a Config is a plain value.
 #pragma once
@@ -22,8 +25,12 @@
 
 namespace camwatch::daemon {
 
-// Thrown by load_config(). what() is one line: "FILE:LINE: KEY: problem" (LINE omitted when
-// the problem has no line, e.g. an unreadable file).
+// Thrown by load_config(). what() is one line, never more:
+//   "FILE:LINE: KEY: problem"         a value: KEY fully qualified, `detection.flap_moves`, or
+//                                     `uplink[1].name` (uplinks counted from 0, file order);
+//   "FILE:LINE: syntax error: reason" the file is not TOML;
+//   "FILE: cannot read: reason"       no line: missing, unreadable, a directory.
+// FILE is the path as given to load_config().
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -36,6 +43,8 @@ struct UplinkConfig {
   std::string interface;  // live capture interface
   CaptureDirection direction = CaptureDirection::in;
   bool promiscuous = true;
+
+  friend bool operator==(const UplinkConfig&, const UplinkConfig&) = default;
 };
 
 struct Config {
@@ -54,8 +63,13 @@ inline constexpr const char* kDefaultConfigPath = "/etc/camwatch/camwatch.toml";
 // Reads and validates `path`. Throws ConfigError (see above).
 Config load_config(const std::string& path);
 
-// Parses a duration string ("500ms", "2s", "1.5s", "5m", "1h", "250us"). Returns nullopt on
-// anything else, including negative values.
+// Parses a duration string: DIGITS[.DIGITS]UNIT with UNIT one of ns, us, ms, s, m, h
+// ("500ms", "2s", "1.5s", "5m", "1h", "250us"); exact decimal, rounded to the nanosecond.
+// Returns nullopt on anything else: no unit, unknown unit, sign, spaces, overflow.
 std::optional<cam::Duration> parse_duration(const std::string& text);
+
+// Every key load_config() accepts, fully qualified ("events.path", "uplink.name"), in the
+// order of config/camwatch.toml. For tests that keep the documentation complete.
+std::vector<std::string> known_config_keys();
 
 }  // namespace camwatch::daemon
