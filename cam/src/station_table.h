@@ -49,6 +49,14 @@ class StationTable {
   std::uint64_t max_entries() const { return max_entries_; }
   bool full() const { return size_ >= max_entries_; }
 
+  // Slots allocated for a table of `max_entries`.
+  static std::uint64_t capacity_for(std::uint64_t max_entries) {
+    // Load factor <= 3/4 keeps linear-probing misses near 8 probes at worst (Knuth), with room
+    // for the one slot that must always stay empty.
+    return max_entries + max_entries / 3 + 16;
+  }
+
+
   // The slot holding `key`, or nullptr.
   Slot* find(std::uint64_t key) {
     std::uint64_t i = home(key);
@@ -109,12 +117,6 @@ class StationTable {
   struct FreeDeleter {
     void operator()(Slot* p) const { std::free(p); }
   };
-
-  static std::uint64_t capacity_for(std::uint64_t max_entries) {
-    // Load factor <= 3/4 keeps linear-probing misses near 8 probes at worst (Knuth), with room
-    // for the one slot that must always stay empty.
-    return max_entries + max_entries / 3 + 16;
-  }
 
   // Multiplicative hash then Lemire's multiply-shift range reduction: the capacity need not be a
   // power of two, and the product's high bits depend on every bit of the key (libstdc++'s

@@ -54,6 +54,9 @@ struct Deadline {
 }  // namespace
 
 class Tracker::Impl {
+  static constexpr std::uint64_t kSweepSlice = 8192;    // slots per sweep step: a few us
+  static constexpr std::int64_t kMaxSlicesPerFrame = 4;  // bounds the work one frame can cause
+
  public:
   Impl(const TrackerConfig& config, EventSink& sink)
       : config_(config),
@@ -66,6 +69,10 @@ class Tracker::Impl {
         // Aging precision comes from the lazy check on every lookup; the sweep only reclaims
         // memory, so a coarse interval is enough.
         sweep_interval_ns_(std::clamp<std::int64_t>(idle_ns_ / 8, 1'000'000'000LL, 60'000'000'000LL)),
+        sweep_step_ns_(std::max<std::int64_t>(
+            1'000'000LL, sweep_interval_ns_ / static_cast<std::int64_t>(
+                                                  (StationTable::capacity_for(config.max_entries) + kSweepSlice - 1) /
+                                                  kSweepSlice))),
         max_notify_records_(config.max_entries / 4 + 1024),
         table_(config.max_entries) {}
 
@@ -344,8 +351,12 @@ class Tracker::Impl {
       held_.pop_front();
     }
     if (clock_ns_ >= next_sweep_ns_) {
-      sweep();
-      next_sweep_ns_ = clock_ns_ + sweep_interval_ns_;
+      if (next_sweep_ns_ != kNever) {  // the first frame only starts the schedule
+        // Catch up after a gap in traffic, a few slices at most per frame.
+        const std::int64_t owed = 1 + (clock_ns_ - next_sweep_ns_) / sweep_step_ns_;
+        for (std::int64_t i = 0; i < std::min<std::int64_t>(owed, kMaxSlicesPerFrame); ++i) sweep();
+      }
+      next_sweep_ns_ = clock_ns_ + sweep_step_ns_;
     }
     std::int64_t next = next_sweep_ns_;
     if (!deadlines_.empty()) next = std::min(next, deadlines_.top().at_ns + 1);
@@ -358,9 +369,14 @@ class Tracker::Impl {
            clock_ns_ - rec.last_move_ns > flap_window_ns_ && clock_ns_ - rec.notify_ns > before_ns_;
   }
 
+  // Aging reclaims memory incrementally: each call looks at a bounded slice of the table, so
+  // no frame ever waits for a scan of the whole table (a capture with timestamps minutes apart
+  // would otherwise trigger one per frame). Correctness does not depend on it: every lookup
+  // checks idle_timeout itself. A full pass takes about sweep_interval of packet time.
   void sweep() {
-    if (next_sweep_ns_ == kNever) return;  // the first frame only starts the sweep schedule
-    for (std::uint64_t i = 0; i < table_.capacity();) {
+    const std::uint64_t capacity = table_.capacity();
+    const std::uint64_t end = std::min(capacity, sweep_cursor_ + kSweepSlice);
+    for (std::uint64_t i = sweep_cursor_; i < end;) {
       Slot& s = table_.at(i);
       if (s.key != 0 && idle_expired(s, clock_ns_)) {
         drop_mobility(s);
@@ -371,6 +387,10 @@ class Tracker::Impl {
       ++i;
     }
     stats_.stations = table_.size();
+    sweep_cursor_ = end;
+    if (sweep_cursor_ < capacity) return;
+
+    sweep_cursor_ = 0;
     for (auto it = mobility_.begin(); it != mobility_.end();) {
       if (mobility_idle(it->second)) {
         if (Slot* s = table_.find(it->first)) s->flags &= static_cast<std::uint8_t>(~detail::kSlotHasMobility);
@@ -393,6 +413,7 @@ class Tracker::Impl {
   const std::int64_t flap_window_ns_;
   const std::int64_t damping_ns_;
   const std::int64_t sweep_interval_ns_;
+  const std::int64_t sweep_step_ns_;  // packet time between two slices of the sweep
   const std::size_t max_notify_records_;
 
   StationTable table_;
@@ -403,6 +424,7 @@ class Tracker::Impl {
   std::int64_t clock_ns_ = kNever;
   std::int64_t next_housekeeping_ns_ = kNever;  // first frame runs housekeeping to arm the sweep
   std::int64_t next_sweep_ns_ = kNever;
+  std::uint64_t sweep_cursor_ = 0;
   bool table_full_reported_ = false;
   TrackerStats stats_;
 };

@@ -354,6 +354,25 @@ TEST(Tracker, ForgetsIdleStationsWhenThePacketClockPassesTheIdleTimeout) {
   EXPECT_EQ(seen, 1);
 }
 
+TEST(Tracker, AgesStationsAcrossALargeTableOneSliceAtATime) {
+  TrackerConfig c;
+  c.idle_timeout = seconds(60);
+  c.max_entries = 200'000;  // many sweep slices
+  Fixture f(c);
+  for (int i = 0; i < 500; ++i) f.feed.frame(kT0, kA, MacAddress::from_u64(0x005056100000ULL + i * 7919));
+  for (int s = 1; s <= 90; ++s) f.feed.frame(kT0 + seconds(s), kA, kVm);
+  EXPECT_EQ(f.tracker.stats().stations_aged, 500U);
+  EXPECT_EQ(f.tracker.stats().stations, 1U);
+}
+
+TEST(Tracker, SparseTimestampsDoNotMakeEveryFrameScanTheWholeTable) {
+  // Frames an hour apart: each one may advance the sweep by one slice only, so this stays fast
+  // even with the default million-entry table (a full scan per frame would take minutes).
+  Fixture f;
+  for (int i = 0; i < 300; ++i) f.feed.frame(kT0 + std::chrono::hours(i), kA, kVm);
+  EXPECT_EQ(f.tracker.stats().stations, 1U);
+}
+
 TEST(Tracker, RefusesNewStationsAtTheCapReportsTableFullOnceAndStillCatchesMoves) {
   TrackerConfig c;
   c.max_entries = 10;
