@@ -1,1 +1,394 @@
-// placeholder: being written
+#include "daemon/cli.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "capture/capture_file.h"
+#include "daemon/config.h"
+#include "daemon/replay.h"
+#include "daemon/version.h"
+#include "exporters/json_event_writer.h"
+
+namespace camwatch::daemon {
+namespace {
+
+// Thrown for command-line mistakes; caught once in run_cli() and mapped to exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown for runtime failures (exit 1) that are not a damaged capture.
+class RuntimeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+constexpr const char* kUsage =
+    "usage: camwatch <command> [options]\n"
+    "\n"
+    "Catches silent MAC moves: stations that change switch uplink without sending the RARP,\n"
+    "gratuitous ARP or unsolicited neighbour advertisement that makes the switch re-learn them.\n"
+    "\n"
+    "commands:\n"
+    "  run           [--config PATH]   run the capture daemon (what systemd starts)\n"
+    "  replay        --uplink NAME=FILE [--uplink NAME=FILE ...] [--config PATH] [--events PATH]\n"
+    "                                  replay one capture file per uplink, write events\n"
+    "  check-config  [--config PATH]   validate a configuration file and exit\n"
+    "\n"
+    "options:\n"
+    "  --config PATH   configuration file (default /etc/camwatch/camwatch.toml for run and\n"
+    "                  check-config; replay uses built-in defaults unless given)\n"
+    "  --uplink NAME=FILE\n"
+    "                  a pcap or pcapng file holding the frames the switch received on the\n"
+    "                  uplink NAME; repeat once per uplink; files are merged by timestamp\n"
+    "  --events PATH   where replay writes JSON Lines events; '-' or omitted: stdout\n"
+    "  -h, --help      show this help and exit\n"
+    "  -V, --version   show the version and exit\n"
+    "\n"
+    "exit codes: 0 ok, 1 runtime failure (unreadable or corrupt input), 2 usage error,\n"
+    "            4 missing privilege, 6 invalid configuration\n";
+
+void error_line(const std::string& message) { std::fprintf(stderr, "camwatch: error: %s\n", message.c_str()); }
+
+// "1,234,567": counts people read at a glance.
+std::string grouped(std::uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  int count = 0;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (count != 0 && count % 3 == 0) out.insert(out.begin(), ',');
+    out.insert(out.begin(), *it);
+    ++count;
+  }
+  return out;
+}
+
+bool valid_uplink_name(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+struct Args {
+  std::vector<std::string> items;
+  std::size_t pos = 0;
+
+  bool done() const { return pos >= items.size(); }
+  const std::string& peek() const { return items[pos]; }
+  // Accepts "--opt VALUE" and "--opt=VALUE". Returns false if the current item is not --opt.
+  bool take(const char* opt, std::string& value) {
+    const std::string& cur = items[pos];
+    const std::size_t len = std::strlen(opt);
+    if (cur == opt) {
+      if (pos + 1 >= items.size()) throw UsageError(std::string(opt) + " needs a value");
+      value = items[pos + 1];
+      pos += 2;
+      return true;
+    }
+    if (cur.size() > len && cur.compare(0, len, opt) == 0 && cur[len] == '=') {
+      value = cur.substr(len + 1);
+      ++pos;
+      return true;
+    }
+    return false;
+  }
+};
+
+bool is_help(const std::string& a) { return a == "-h" || a == "--help"; }
+
+// ---- replay ----------------------------------------------------------------------------------
+
+// Passes events on to the JSON writer and keeps what the summary shows.
+class SummarySink final : public cam::EventSink {
+ public:
+  explicit SummarySink(cam::EventSink& next) : next_(next) {}
+  void on_event(const cam::Event& e) override {
+    ++by_kind_[static_cast<int>(e.kind)];
+    if (e.kind == cam::EventKind::silent_move || e.kind == cam::EventKind::flap) alerts_.push_back(e);
+    next_.on_event(e);
+  }
+  const std::vector<cam::Event>& alerts() const { return alerts_; }
+
+ private:
+  cam::EventSink& next_;
+  std::uint64_t by_kind_[4] = {};
+  std::vector<cam::Event> alerts_;
+};
+
+std::string clock_of_day(cam::PacketTime t) {
+  std::string full = cam::format_rfc3339_micros(t);  // 2012-08-30T05:42:07.559886Z
+  return full.substr(0, 10) + " " + full.substr(11, 8);
+}
+
+double seconds_of(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+void print_summary(const ReplayResult& r, const SummarySink& summary, const std::vector<std::string>& names,
+                   const std::string& events_target, std::uint64_t events_written) {
+  std::uint64_t frames = 0, malformed = 0, truncated = 0;
+  for (const auto& u : r.uplinks) {
+    frames += u.decode.frames;
+    malformed += u.decode.malformed;
+    truncated += u.decode.truncated;
+  }
+  const double secs = seconds_of(r.elapsed);
+  std::fprintf(stderr, "camwatch: replayed %s frames from %zu uplink%s in %.2f s", grouped(frames).c_str(),
+               r.uplinks.size(), r.uplinks.size() == 1 ? "" : "s", secs);
+  if (secs > 0 && frames >= 100'000) {
+    std::fprintf(stderr, " (%.1f M frames/s)", static_cast<double>(frames) / secs / 1e6);
+  }
+  std::fputc('\n', stderr);
+  for (const auto& u : r.uplinks) {
+    std::fprintf(stderr, "  uplink %-10s %s frames", u.uplink.c_str(), grouped(u.decode.frames).c_str());
+    if (u.decode.frames > 0) {
+      const std::string first = clock_of_day(u.first_frame), last = clock_of_day(u.last_frame);
+      const bool same_day = first.compare(0, 10, last, 0, 10) == 0;
+      std::fprintf(stderr, ", %s to %s UTC", first.c_str(), same_day ? last.c_str() + 11 : last.c_str());
+    }
+    std::fprintf(stderr, "  [%s: %s]%s\n", u.path.c_str(), u.format.c_str(), u.error.empty() ? "" : "  DAMAGED");
+  }
+  const cam::TrackerStats& t = r.tracker;
+  std::fprintf(stderr, "  stations       %s in the table (%s learned, %s aged out, %s refused at the cap)\n",
+               grouped(t.stations).c_str(), grouped(t.stations_learned).c_str(), grouped(t.stations_aged).c_str(),
+               grouped(t.stations_refused).c_str());
+  std::fprintf(stderr, "  moves          %s silent, %s announced, %s flaps (%s damped moves)\n",
+               grouped(t.silent_moves).c_str(), grouped(t.announced_moves).c_str(), grouped(t.flaps).c_str(),
+               grouped(t.damped_moves).c_str());
+  std::fprintf(stderr, "  notifications  rarp %s, garp %s, unsolicited_na %s; NLB heartbeats %s\n",
+               grouped(t.notifications[static_cast<int>(cam::Notification::rarp)]).c_str(),
+               grouped(t.notifications[static_cast<int>(cam::Notification::garp)]).c_str(),
+               grouped(t.notifications[static_cast<int>(cam::Notification::unsolicited_na)]).c_str(),
+               grouped(t.nlb_heartbeats).c_str());
+  std::fprintf(stderr, "  frames         %s malformed (skipped), %s cut short by the snaplen, %s from group/zero MACs\n",
+               grouped(malformed).c_str(), grouped(truncated).c_str(), grouped(t.ignored_sources).c_str());
+  std::fprintf(stderr, "  events         %s written to %s\n", grouped(events_written).c_str(), events_target.c_str());
+
+  const auto& alerts = summary.alerts();
+  if (!alerts.empty()) {
+    std::fprintf(stderr, "ALERT: %s silent move%s%s — the switch forwards to the old uplink until the station sends:\n",
+                 grouped(t.silent_moves).c_str(), t.silent_moves == 1 ? "" : "s",
+                 t.flaps > 0 ? (" and " + grouped(t.flaps) + " flapping station(s)").c_str() : "");
+    constexpr std::size_t kShown = 20;
+    for (std::size_t i = 0; i < alerts.size() && i < kShown; ++i) {
+      const cam::Event& e = alerts[i];
+      const char* from = e.from < names.size() ? names[e.from].c_str() : "?";
+      const char* to = e.to < names.size() ? names[e.to].c_str() : "?";
+      std::fprintf(stderr, "  %s  %-11s %s  vlan %-4u %s -> %s", cam::format_rfc3339_micros(e.time).c_str(),
+                   cam::to_string(e.kind), e.station.mac.to_string().c_str(), e.station.vlan, from, to);
+      if (e.kind == cam::EventKind::silent_move) {
+        std::fprintf(stderr, "  (last heard on %s %.3f s before)\n", from, seconds_of(e.time - e.last_seen_on_from));
+      } else {
+        std::fprintf(stderr, "  (%u moves, now damped)\n", e.moves_in_window);
+      }
+    }
+    if (alerts.size() > kShown) std::fprintf(stderr, "  ... and %zu more in the events\n", alerts.size() - kShown);
+  }
+}
+
+int cmd_replay(Args& args) {
+  std::vector<ReplayInput> inputs;
+  std::string config_path, events_path = "-", value;
+  bool have_config = false;
+  while (!args.done()) {
+    if (is_help(args.peek())) {
+      std::fputs(kUsage, stdout);
+      return kExitOk;
+    }
+    if (args.take("--uplink", value)) {
+      auto eq = value.find('=');
+      if (eq == std::string::npos) throw UsageError("--uplink takes NAME=FILE, got '" + value + "'");
+      ReplayInput in{value.substr(0, eq), value.substr(eq + 1)};
+      if (!valid_uplink_name(in.uplink)) {
+        throw UsageError("uplink name '" + in.uplink + "' must be 1-32 characters of A-Z a-z 0-9 _ - .");
+      }
+      if (in.path.empty()) throw UsageError("--uplink " + in.uplink + "= needs a file");
+      for (const auto& other : inputs) {
+        if (other.uplink == in.uplink) throw UsageError("uplink '" + in.uplink + "' is given twice");
+      }
+      inputs.push_back(std::move(in));
+    } else if (args.take("--config", value)) {
+      config_path = value;
+      have_config = true;
+    } else if (args.take("--events", value)) {
+      if (value.empty()) throw UsageError("--events needs a path, or '-' for stdout");
+      events_path = value;
+    } else {
+      throw UsageError("replay: unknown argument '" + args.peek() + "'");
+    }
+  }
+  if (inputs.empty()) throw UsageError("replay needs at least one --uplink NAME=FILE");
+  if (inputs.size() > cam::kNoUplink) throw UsageError("too many uplinks");
+
+  cam::TrackerConfig tracker_config;
+  if (have_config) tracker_config = load_config(config_path).tracker;
+
+  int fd = STDOUT_FILENO;
+  std::string events_target = "stdout";
+  if (events_path != "-") {
+    fd = ::open(events_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) throw RuntimeError(events_path + ": cannot write events: " + std::strerror(errno));
+    events_target = events_path;
+  }
+  std::vector<std::string> names;
+  for (const auto& in : inputs) names.push_back(in.uplink);
+  exporters::JsonEventWriter writer(fd, names, tracker_config);
+  SummarySink summary(writer);
+
+  // A progress line only for a person watching a terminal; never in logs or pipes.
+  const bool show_progress = isatty(STDERR_FILENO) == 1;
+  bool progress_shown = false;
+  auto last_report = std::chrono::steady_clock::now();
+  auto progress = [&](const ReplayProgress& p) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_report < std::chrono::milliseconds(500)) return;
+    last_report = now;
+    double pct = p.bytes_total > 0 ? 100.0 * static_cast<double>(p.bytes_read) / static_cast<double>(p.bytes_total) : 0;
+    std::fprintf(stderr, "\rcamwatch: replaying... %5.1f%%  %s frames", pct, grouped(p.frames).c_str());
+    progress_shown = true;
+  };
+
+  ReplayResult result;
+  try {
+    result = run_replay(inputs, tracker_config, summary,
+                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr);
+  } catch (...) {
+    if (fd != STDOUT_FILENO) ::close(fd);
+    throw;
+  }
+  if (progress_shown) std::fputs("\r\033[K", stderr);
+  if (fd != STDOUT_FILENO && ::close(fd) != 0) {
+    error_line(events_path + ": closing the events file failed: " + std::strerror(errno));
+    return kExitFailure;
+  }
+
+  print_summary(result, summary, names, events_target, writer.events_written());
+  int code = kExitOk;
+  if (writer.write_failures() > 0) {
+    error_line(events_target + ": " + grouped(writer.write_failures()) + " events could not be written: " +
+               std::strerror(writer.last_errno()));
+    code = kExitFailure;
+  }
+  for (const auto& u : result.uplinks) {
+    if (u.error.empty()) continue;
+    error_line(u.path + ": " + u.error + " (" + grouped(u.decode.frames) +
+               " frames before the damage were replayed and their events written)");
+    code = kExitFailure;
+  }
+  return code;
+}
+
+// ---- check-config and run --------------------------------------------------------------------
+
+std::string parse_config_only(Args& args, const char* command) {
+  std::string path = kDefaultConfigPath, value;
+  while (!args.done()) {
+    if (args.take("--config", value)) {
+      path = value;
+    } else {
+      throw UsageError(std::string(command) + ": unknown argument '" + args.peek() + "'");
+    }
+  }
+  return path;
+}
+
+const char* direction_name(CaptureDirection d) {
+  switch (d) {
+    case CaptureDirection::in: return "in";
+    case CaptureDirection::out: return "out";
+    case CaptureDirection::inout: return "inout";
+  }
+  return "in";
+}
+
+int cmd_check_config(Args& args) {
+  if (!args.done() && is_help(args.peek())) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  const std::string path = parse_config_only(args, "check-config");
+  Config c = load_config(path);
+  std::printf("%s: valid\n", path.c_str());
+  std::printf("  uplinks: %zu\n", c.uplinks.size());
+  for (const auto& u : c.uplinks) {
+    std::printf("    %s on %s (direction %s%s)\n", u.name.c_str(), u.interface.c_str(), direction_name(u.direction),
+                u.promiscuous ? ", promiscuous" : "");
+  }
+  std::printf("  events: %s\n  metrics: %s\n  state: %s\n", c.events_path.c_str(), c.metrics_listen.c_str(),
+              c.state_path.c_str());
+  const cam::TrackerConfig& t = c.tracker;
+  std::printf("  detection: notify window %gs before to %gs after; flap at %u moves in %gs, damped %gs\n",
+              seconds_of(t.notify_window_before), seconds_of(t.notify_window_after), t.flap_moves,
+              seconds_of(t.flap_window), seconds_of(t.flap_damping));
+  std::printf("  cam: max_entries %s, idle_timeout %gs\n", grouped(t.max_entries).c_str(), seconds_of(t.idle_timeout));
+  return kExitOk;
+}
+
+int cmd_run(Args& args) {
+  if (!args.done() && is_help(args.peek())) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  const std::string path = parse_config_only(args, "run");
+  Config c = load_config(path);  // a broken config is still reported as such (exit 6)
+  (void)c;
+  throw RuntimeError("live capture ('camwatch run') is not part of this release yet; "
+                     "use 'camwatch replay' on capture files");
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) args.items.emplace_back(argv[i]);
+  try {
+    if (args.done()) throw UsageError("no command given (try 'camwatch --help')");
+    const std::string command = args.items[args.pos++];
+    if (is_help(command) || command == "help") {
+      std::fputs(kUsage, stdout);
+      return kExitOk;
+    }
+    if (command == "-V" || command == "--version") {
+      std::printf("camwatch %s\n", kVersion);
+      return kExitOk;
+    }
+    if (command == "replay") return cmd_replay(args);
+    if (command == "check-config") return cmd_check_config(args);
+    if (command == "run") return cmd_run(args);
+    throw UsageError("unknown command '" + command + "' (try 'camwatch --help')");
+  } catch (const UsageError& e) {
+    error_line(e.what());
+    return kExitUsage;
+  } catch (const ConfigError& e) {
+    error_line(e.what());
+    return kExitConfig;
+  } catch (const capture::CaptureFileError& e) {
+    error_line(e.what());
+    return kExitFailure;
+  } catch (const RuntimeError& e) {
+    error_line(e.what());
+    return kExitFailure;
+  } catch (const std::bad_alloc&) {
+    error_line("out of memory (is [cam] max_entries larger than this machine can hold?)");
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    error_line(e.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace camwatch::daemon

@@ -1,1 +1,3 @@
-int main() { return 0; }
+#include "daemon/cli.h"
+
+int main(int argc, char** argv) { return camwatch::daemon::run_cli(argc, argv); }
