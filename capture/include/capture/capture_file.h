@@ -1,14 +1,23 @@
 // CaptureFile: reads frames from a pcap or pcapng file, one at a time, in file order.
 //
 // Classic pcap (microsecond and nanosecond, either byte order) is read through a read-only
-// memory map with our own record parser: it is the replay fast path and needs no copy. pcapng
-// (and anything libpcap understands that we do not) goes through libpcap's offline reader.
+// memory map with our own record parser: it is the replay fast path and needs no copy. pcapng,
+// pipes and FIFOs (bash's `<(zcat x.pcap.gz)` included), and anything libpcap understands that
+// we do not go through libpcap's offline reader. Both return the frames libpcap 1.10 returns for
+// the same bytes (a record longer than the file's snaplen is cut to it), except that classic
+// pcap's 32-bit timestamp fields are read unsigned (2038 to 2106 stay in the future) and
+// wire_length is never below the captured length. Files above 4 GiB are fine.
 // Only Ethernet link types are accepted; others are refused at open() with the link type's name.
 //
 // Bad files: open() throws CaptureFileError for what can be known up front (missing, unreadable,
 // not a capture, wrong link type). next() never throws: a truncated or corrupt record ends the
-// stream with ReadStatus::error, and error() says what and where ("record 1234 at byte 56789:
-// ..."). Frames returned before the damage are good.
+// stream with ReadStatus::error, and error() says what and where: "record 1234 at byte 56789:
+// ..." from the map (records counted from 1), "after 1233 frames, near byte 56789: <libpcap's
+// message>" from libpcap. Frames returned before the damage are good. After the end or an error,
+// next() keeps returning the same status.
+//
+// Opening a FIFO waits for its writer, as open(2) does. For a pipe, size_bytes() and
+// position_bytes() are 0.
 //
 // Thread-safety: none; one reader per thread. A returned RawFrame's bytes stay valid until the
 // next call to next() or the reader's destruction.
@@ -39,7 +48,8 @@ enum class ReadStatus : std::uint8_t { frame, end, error };
 
 class CaptureFile {
  public:
-  // Opens `path`. Throws CaptureFileError with a one-line reason naming the file.
+  // Opens `path`. Throws CaptureFileError with a one-line reason naming the file
+  // ("x.pcap: empty file, not a capture").
   static std::unique_ptr<CaptureFile> open(const std::string& path);
 
   virtual ~CaptureFile() = default;
@@ -49,7 +59,8 @@ class CaptureFile {
   virtual ReadStatus next(RawFrame& out) noexcept = 0;
   // Why the last next() returned ReadStatus::error; empty otherwise.
   virtual const std::string& error() const noexcept = 0;
-  // "pcap (microseconds, little-endian)", "pcapng", ...
+  // "pcap (microseconds, little-endian)", "pcap (nanoseconds, big-endian, version 2.2)",
+  // "pcap (microseconds, little-endian, 4-byte FCS)", "pcapng", ...
   virtual const std::string& format() const noexcept = 0;
   // File size, and how far reading has got, for progress reports.
   virtual std::uint64_t size_bytes() const noexcept = 0;
