@@ -74,7 +74,7 @@ std::string format_rfc3339_micros(PacketTime t) {
   std::time_t tt = static_cast<std::time_t>(secs.count());
   std::tm tm{};
   if (gmtime_r(&tt, &tm) == nullptr) return "1970-01-01T00:00:00.000000Z";
-  char buf[48];
+  char buf[96];  // sized for any int field values, so the compiler can prove no truncation
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
   return buf;
