@@ -173,6 +173,47 @@ FrameBuilder& FrameBuilder::udp(Ipv4 src, Ipv4 dst, std::uint16_t sport, std::ui
   return payload(0x0800, std::move(p));
 }
 
+FrameBuilder& FrameBuilder::udp6(const Ipv6& src, const Ipv6& dst, std::uint16_t sport, std::uint16_t dport,
+                                 std::size_t payload_bytes) {
+  auto udp_length = static_cast<std::uint16_t>(8 + payload_bytes);
+  Bytes udp;
+  put_be16(udp, sport);
+  put_be16(udp, dport);
+  put_be16(udp, udp_length);
+  put_be16(udp, 0);
+  udp.resize(udp.size() + payload_bytes, 0xAB);
+
+  // RFC 8200 8.1: the checksum is mandatory over IPv6 and covers a pseudo-header.
+  std::uint32_t sum = 0;
+  auto add_words = [&sum](const std::uint8_t* bytes, std::size_t n) {
+    for (std::size_t i = 0; i < n; i += 2) {
+      std::uint32_t hi = bytes[i];
+      std::uint32_t lo = i + 1 < n ? bytes[i + 1] : 0;
+      sum += hi << 8 | lo;
+    }
+  };
+  add_words(src.data(), src.size());
+  add_words(dst.data(), dst.size());
+  sum += udp_length;
+  sum += 17;
+  add_words(udp.data(), udp.size());
+  while ((sum >> 16) != 0) sum = (sum & 0xFFFFU) + (sum >> 16);
+  auto checksum = static_cast<std::uint16_t>(~sum & 0xFFFFU);
+  if (checksum == 0) checksum = 0xFFFF;
+  udp[6] = static_cast<std::uint8_t>(checksum >> 8);
+  udp[7] = static_cast<std::uint8_t>(checksum);
+
+  Bytes p;
+  p.insert(p.end(), {0x60, 0, 0, 0});
+  put_be16(p, udp_length);
+  p.push_back(17);  // next header UDP
+  p.push_back(64);  // hop limit
+  put(p, src);
+  put(p, dst);
+  p.insert(p.end(), udp.begin(), udp.end());
+  return payload(0x86DD, std::move(p));
+}
+
 FrameBuilder& FrameBuilder::llc_snap(std::uint16_t ethertype, Bytes bytes) {
   Bytes p = {0xAA, 0xAA, 0x03, 0, 0, 0};
   put_be16(p, ethertype);

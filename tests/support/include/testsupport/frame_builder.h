@@ -76,6 +76,10 @@ class FrameBuilder {
                               std::size_t body_bytes = 1500);
   // IPv4/UDP filler traffic of `payload_bytes`.
   FrameBuilder& udp(Ipv4 src, Ipv4 dst, std::uint16_t sport, std::uint16_t dport, std::size_t payload_bytes);
+  // IPv6/UDP filler traffic of `payload_bytes` (hop limit 64, valid UDP checksum): ordinary IPv6
+  // frames that are not neighbour discovery (DHCPv6, mDNS, application traffic).
+  FrameBuilder& udp6(const Ipv6& src, const Ipv6& dst, std::uint16_t sport, std::uint16_t dport,
+                     std::size_t payload_bytes);
 
   // 802.3 length field + LLC/SNAP (OUI 0) + `ethertype` + bytes.
   FrameBuilder& llc_snap(std::uint16_t ethertype, Bytes bytes);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Golden events: every scenario in pcaps/ replays to exactly the events in pcaps/expected/.
+# A scenario is pcaps/<scenario>-<uplink>.pcap (uplink names without '-'); the expected file
+# holds the SPEC keys (event, time, mac, vlan, from, to, notification), which are compared; keys
+# camwatch adds beyond those are ignored, so adding keys never breaks this test.
+set -uo pipefail
+camwatch=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 count=0
+for expected in "$src"/pcaps/expected/*.jsonl; do
+  scenario=$(basename "$expected" .jsonl)
+  args=()
+  for f in "$src"/pcaps/"$scenario"-*.pcap; do
+    uplink=$(basename "$f" .pcap)
+    uplink=${uplink#"$scenario"-}
+    [[ $uplink =~ ^[A-Za-z0-9_]+$ ]] || continue
+    args+=(--uplink "$uplink=$f")
+  done
+  if [ ${#args[@]} -eq 0 ]; then
+    echo "FAIL: $scenario: no pcaps/$scenario-<uplink>.pcap files"
+    fails=$((fails + 1))
+    continue
+  fi
+  count=$((count + 1))
+  if ! "$camwatch" replay "${args[@]}" --events "$tmp/$scenario.jsonl" 2>"$tmp/$scenario.err"; then
+    echo "FAIL: $scenario: camwatch exited non-zero"; cat "$tmp/$scenario.err"; fails=$((fails + 1)); continue
+  fi
+  if python3 - "$expected" "$tmp/$scenario.jsonl" <<'PY'
+import json, sys
+keys = ("event", "time", "mac", "vlan", "from", "to", "notification")
+def load(path):
+    out = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            out.append({k: obj[k] for k in keys if k in obj})
+    return out
+want, got = load(sys.argv[1]), load(sys.argv[2])
+if want == got:
+    sys.exit(0)
+print("  expected:"); [print("   ", json.dumps(e)) for e in want]
+print("  got:"); [print("   ", json.dumps(e)) for e in got]
+sys.exit(1)
+PY
+  then
+    echo "ok:   $scenario ($(wc -l <"$expected") events)"
+  else
+    echo "FAIL: $scenario: events differ"; fails=$((fails + 1))
+  fi
+done
+echo "$count scenarios, $fails failures"
+[ $fails -eq 0 ] && [ $count -ge 4 ]
