@@ -180,9 +180,17 @@ void print_summary(const ReplayResult& r, const SummarySink& summary, const std:
 
   const auto& alerts = summary.alerts();
   if (!alerts.empty()) {
-    std::fprintf(stderr, "ALERT: %s silent move%s%s — the switch forwards to the old uplink until the station sends:\n",
-                 grouped(t.silent_moves).c_str(), t.silent_moves == 1 ? "" : "s",
-                 t.flaps > 0 ? (" and " + grouped(t.flaps) + " flapping station(s)").c_str() : "");
+    if (t.silent_moves > 0) {
+      std::fprintf(stderr,
+                   "ALERT: %s silent move%s: stations changed uplink without a RARP, gratuitous ARP or\n"
+                   "       unsolicited NA, so the switch kept sending their traffic to the old uplink\n"
+                   "       until they happened to transmit on the new one.\n",
+                   grouped(t.silent_moves).c_str(), t.silent_moves == 1 ? "" : "s");
+    }
+    if (t.flaps > 0) {
+      std::fprintf(stderr, "ALERT: %s flapping station%s: moving back and forth between uplinks (a loop?).\n",
+                   grouped(t.flaps).c_str(), t.flaps == 1 ? "" : "s");
+    }
     constexpr std::size_t kShown = 20;
     for (std::size_t i = 0; i < alerts.size() && i < kShown; ++i) {
       const cam::Event& e = alerts[i];
@@ -191,7 +199,7 @@ void print_summary(const ReplayResult& r, const SummarySink& summary, const std:
       std::fprintf(stderr, "  %s  %-11s %s  vlan %-4u %s -> %s", cam::format_rfc3339_micros(e.time).c_str(),
                    cam::to_string(e.kind), e.station.mac.to_string().c_str(), e.station.vlan, from, to);
       if (e.kind == cam::EventKind::silent_move) {
-        std::fprintf(stderr, "  (last heard on %s %.3f s before)\n", from, seconds_of(e.time - e.last_seen_on_from));
+        std::fprintf(stderr, "  (unheard for %.3f s)\n", seconds_of(e.time - e.last_seen_on_from));
       } else {
         std::fprintf(stderr, "  (%u moves, now damped)\n", e.moves_in_window);
       }
