@@ -1,1 +1,263 @@
-// placeholder: being written
+// See capture/frame_decoder.h for the contract and the decisions taken on odd frames.
+#include "capture/frame_decoder.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace camwatch::capture {
+namespace {
+
+using cam::MacAddress;
+using cam::Notification;
+
+constexpr std::size_t kEthernetHeader = 14;  // destination, source, type/length
+constexpr std::size_t kMaxVlanTags = 8;
+constexpr std::size_t kMaxIpv6ExtensionHeaders = 8;
+
+constexpr std::uint16_t kEtherIpv4 = 0x0800;
+constexpr std::uint16_t kEtherArp = 0x0806;
+constexpr std::uint16_t kEtherRarp = 0x8035;
+constexpr std::uint16_t kEtherIpv6 = 0x86DD;
+constexpr std::uint16_t kEtherNlb = 0x886F;
+
+constexpr std::uint8_t kIpProtoHopByHop = 0;
+constexpr std::uint8_t kIpProtoRouting = 43;
+constexpr std::uint8_t kIpProtoFragment = 44;
+constexpr std::uint8_t kIpProtoAh = 51;
+constexpr std::uint8_t kIpProtoIcmpv6 = 58;
+constexpr std::uint8_t kIpProtoDestinationOptions = 60;
+
+constexpr std::uint8_t kIcmpv6NeighborAdvert = 136;
+constexpr std::uint8_t kNaSolicitedFlag = 0x40;
+constexpr std::uint8_t kNdOptionTargetLinkLayer = 2;
+
+inline std::uint16_t be16(const std::uint8_t* p) noexcept {
+  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
+
+inline std::uint32_t be32(const std::uint8_t* p) noexcept {
+  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
+}
+
+// Eight bytes as one unaligned load and a byte swap; a MAC is read as the top (or bottom) 48 bits
+// of one of these, where two neighbouring bytes are known to be readable.
+inline std::uint64_t be64(const std::uint8_t* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
+
+inline bool is_vlan_tpid(std::uint16_t type) noexcept {
+  return type == 0x8100 || type == 0x88A8 || type == 0x9100;
+}
+
+// One protocol layer of the frame: bytes [.., limit) belong to it on the wire, the capture holds
+// [.., captured). `limit` never exceeds the wire length.
+struct Layer {
+  const std::uint8_t* bytes;
+  std::size_t captured;
+  std::size_t limit;
+
+  bool has(std::size_t end) const noexcept { return end <= captured && end <= limit; }
+  // Why bytes up to `end` cannot be read: the layer (or the wire) ends before them, or only the
+  // capture cut them.
+  DecodeStatus missing(std::size_t end) const noexcept {
+    return end > limit ? DecodeStatus::malformed : DecodeStatus::truncated;
+  }
+};
+
+void announce(DecodedFrame& out, Notification kind, MacAddress announced) noexcept {
+  // A group or zero address is never a station, so there is nothing for the tracker to place.
+  if (!announced.is_learnable()) return;
+  out.notification = kind;
+  out.notified = announced;
+}
+
+// ARP (RFC 826) and RARP (RFC 903) share one body layout.
+DecodeStatus decode_arp(const std::uint8_t* p, std::size_t cap, std::size_t limit, std::size_t off, bool rarp,
+                        DecodedFrame& out) noexcept {
+  const Layer l{p, cap, limit};
+  if (!l.has(off + 8)) return l.missing(off + 8);
+  const std::uint8_t* a = p + off;
+  const std::uint16_t htype = be16(a);
+  // Hardware type 6 (IEEE 802) is what ARP inside LLC/SNAP carries; with hlen 6 both are MACs.
+  const bool ethernet_ipv4 = (htype == 1 || htype == 6) && be16(a + 2) == 0x0800 && a[4] == 6 && a[5] == 4;
+  if (!ethernet_ipv4) return DecodeStatus::ok;  // some other ARP: not an announcement we know
+  const std::uint16_t op = be16(a + 6);
+  if (rarp ? (op != 3 && op != 4) : (op != 1 && op != 2)) return DecodeStatus::ok;
+  if (!l.has(off + 28)) return l.missing(off + 28);
+
+  const MacAddress sender = MacAddress::from_u64(be64(a + 8) >> 16);
+  if (rarp) {
+    // Decided on the sender address alone: RARP bodies carry 0.0.0.0 for both protocol addresses,
+    // which must not be mistaken for sender IP == target IP.
+    if (sender == out.source) announce(out, Notification::rarp, sender);
+    return DecodeStatus::ok;
+  }
+  const std::uint32_t sender_ip = be32(a + 14);
+  // Sender IP 0.0.0.0 is an RFC 5227 probe: it asks whether the address is free, announces nothing.
+  if (sender_ip == be32(a + 24) && sender_ip != 0) announce(out, Notification::garp, sender);
+  return DecodeStatus::ok;
+}
+
+DecodeStatus decode_ipv6(const std::uint8_t* p, std::size_t cap, std::size_t limit, std::size_t off,
+                         DecodedFrame& out) noexcept {
+  const Layer frame{p, cap, limit};
+  if (!frame.has(off + 40)) return frame.missing(off + 40);
+  if (p[off] >> 4 != 6) return DecodeStatus::malformed;
+  // The payload length ends the packet: what follows is Ethernet padding or a trailer, and must
+  // not be walked as extension headers or ND options.
+  const std::size_t packet_end = off + 40 + be16(p + off + 4);
+  const Layer packet{p, frame.captured, std::min(frame.limit, packet_end)};
+  std::uint8_t next = p[off + 6];
+  off += 40;
+
+  for (std::size_t headers = 0; next != kIpProtoIcmpv6; ++headers) {
+    if (headers == kMaxIpv6ExtensionHeaders) return DecodeStatus::malformed;
+    std::size_t size = 8;
+    switch (next) {
+      case kIpProtoHopByHop:
+      case kIpProtoRouting:
+      case kIpProtoDestinationOptions:
+        if (!packet.has(off + 2)) return packet.missing(off + 2);
+        size = (std::size_t{p[off + 1]} + 1) * 8;
+        break;
+      case kIpProtoAh:
+        if (!packet.has(off + 2)) return packet.missing(off + 2);
+        size = (std::size_t{p[off + 1]} + 2) * 4;
+        break;
+      case kIpProtoFragment:
+        if (!packet.has(off + 8)) return packet.missing(off + 8);
+        // A later fragment continues the payload of the first; it has no ICMPv6 header.
+        if ((be16(p + off + 2) & 0xFFF8) != 0) return DecodeStatus::ok;
+        break;
+      default:  // 59 (no next header), 50 (ESP: opaque) or an upper layer other than ICMPv6
+        return DecodeStatus::ok;
+    }
+    if (!packet.has(off + size)) return packet.missing(off + size);
+    next = p[off];
+    off += size;
+  }
+
+  if (!packet.has(off + 1)) return packet.missing(off + 1);
+  if (p[off] != kIcmpv6NeighborAdvert) return DecodeStatus::ok;
+  // Type, code, checksum, flags and reserved, target address.
+  if (!packet.has(off + 24)) return packet.missing(off + 24);
+  if (p[off + 1] != 0 || (p[off + 4] & kNaSolicitedFlag) != 0) return DecodeStatus::ok;
+
+  MacAddress announced = out.source;
+  for (off += 24; off < packet_end;) {
+    if (!packet.has(off + 2)) return packet.missing(off + 2);
+    const std::uint8_t units = p[off + 1];
+    // RFC 4861 7.1.2: a zero-length option makes the message invalid (and would never advance).
+    if (units == 0) return DecodeStatus::malformed;
+    const std::size_t size = std::size_t{units} * 8;
+    if (!packet.has(off + size)) return packet.missing(off + size);
+    if (p[off] == kNdOptionTargetLinkLayer && units == 1) {
+      announced = MacAddress::from_u64(be64(p + off));  // type, length, then the six octets
+      break;
+    }
+    off += size;
+  }
+  announce(out, Notification::unsolicited_na, announced);
+  return DecodeStatus::ok;
+}
+
+// Everything decode_frame() does not finish itself: tag stacks, 802.3, the ethertypes we read
+// into, and cuts. `off` is at the type field read into `type` (after any tag already counted).
+// Out of line so that decode_frame() needs no stack frame for the frames it finishes.
+[[gnu::noinline]] void decode_rest(const std::uint8_t* p, std::size_t cap, std::size_t wire, std::size_t off,
+                                   std::uint16_t type, DecodedFrame& out) noexcept {
+  while (is_vlan_tpid(type)) {
+    if (out.vlan_tags == kMaxVlanTags) return;
+    if (out.vlan_tags == 0) {
+      // The outermost VID is the station's VLAN; without it captured the station is unknown.
+      if (cap < off + 4) return;
+      out.vlan = static_cast<cam::VlanId>(be16(p + off + 2) & 0x0FFF);
+    }
+    ++out.vlan_tags;
+    off += 4;
+    if (off + 2 > cap) {
+      out.status = Layer{p, cap, wire}.missing(off + 2);
+      return;
+    }
+    type = be16(p + off);
+  }
+  off += 2;
+
+  std::size_t limit = wire;
+  if (type < 0x0600) {
+    // 1501..1535 is neither an 802.3 length nor an ethertype (IEEE 802.3 clause 3.2.6).
+    if (type > 1500) return;
+    // 802.3: only SNAP with OUI 00-00-00 (RFC 1042) carries an ethertype; other LLC frames (STP,
+    // CDP, XID) are a source and nothing more.
+    limit = std::min(wire, off + type);
+    const Layer llc{p, cap, limit};
+    if (!llc.has(off + 3)) {
+      out.status = llc.missing(off + 3);
+      return;
+    }
+    out.status = DecodeStatus::ok;
+    if (p[off] != 0xAA || p[off + 1] != 0xAA || p[off + 2] != 0x03) return;
+    if (!llc.has(off + 8)) {
+      out.status = llc.missing(off + 8);
+      return;
+    }
+    if ((p[off + 3] | p[off + 4] | p[off + 5]) != 0) return;
+    type = be16(p + off + 6);
+    off += 8;
+  }
+
+  out.ethertype = type;
+  switch (type) {
+    case kEtherArp: out.status = decode_arp(p, cap, limit, off, false, out); break;
+    case kEtherRarp: out.status = decode_arp(p, cap, limit, off, true, out); break;
+    case kEtherIpv6: out.status = decode_ipv6(p, cap, limit, off, out); break;
+    case kEtherNlb:
+      out.nlb_heartbeat = true;
+      out.status = DecodeStatus::ok;
+      break;
+    default: out.status = DecodeStatus::ok; break;
+  }
+}
+
+}  // namespace
+
+DecodedFrame decode_frame(std::span<const std::uint8_t> captured, std::uint32_t wire_length) noexcept {
+  DecodedFrame out;  // status malformed until a branch says otherwise
+  const std::uint8_t* p = captured.data();
+  const std::size_t cap = captured.size();
+
+  if (cap < kEthernetHeader) {
+    // Without the type field nobody can tell whether a tag (and so another VLAN) follows: the
+    // station is unknown either way. The addresses are kept for diagnostics.
+    if (cap >= 6) out.destination = MacAddress::from_bytes(p);
+    if (cap >= 12) out.source = MacAddress::from_bytes(p + 6);
+    return out;
+  }
+  out.destination = MacAddress::from_u64(be64(p) >> 16);
+  out.source = MacAddress::from_u64(be64(p + 4));  // bytes 4..11, the top two masked off
+
+  std::size_t off = 12;  // at the type field
+  std::uint16_t type = be16(p + off);
+  // Untagged and single-tagged IPv4 is most of the traffic and needs nothing more; finishing it
+  // here costs 30 instructions untagged / 39 tagged (g++ 12 -O2; clang 14: 35 / 47; callgrind),
+  // against 51 / 71 when everything went through decode_rest().
+  if (type == 0x8100 && cap >= 18) {
+    out.vlan = static_cast<cam::VlanId>(be16(p + 14) & 0x0FFF);
+    out.vlan_tags = 1;
+    off = 16;
+    type = be16(p + off);
+  }
+  if (type == kEtherIpv4) {
+    out.ethertype = type;
+    out.status = DecodeStatus::ok;
+    return out;
+  }
+  decode_rest(p, cap, std::max<std::size_t>(wire_length, cap), off, type, out);
+  return out;
+}
+
+}  // namespace camwatch::capture

@@ -10,13 +10,41 @@
 //     skipped): announces the target link-layer address option, else the Ethernet source.
 // It also flags Windows NLB heartbeats (0x886F) for later use.
 //
-// Limits: it never reads past `captured.size()`. A frame too short for a layer it claims to carry
-// is `malformed` when the wire length says it really was that short, and `truncated` when only
-// the capture cut it (caplen < wire length: a snaplen); a truncated frame's source is still
-// valid, its unfinished notification is not reported. A malformed frame must be skipped.
+// Decisions on the odd cases:
+//   - VLAN: only the outermost tag decides. A priority tag (VID 0) outside a tag with a real VID
+//     gives VLAN 0, as a bridge classifies it (port VLAN; the inner tag is payload to it). Up to
+//     8 stacked tags; a 9th is malformed. VID 4095 (reserved) is reported as it is.
+//   - 802.3 (type field <= 1500): the length field bounds the LLC payload (under the 3-byte LLC
+//     header is malformed). Only SNAP with OUI 00-00-00 carries an ethertype (then decoded as for
+//     Ethernet II); other LLC frames report ethertype 0 and no notification. Type values
+//     1501..1535 are neither length nor ethertype: malformed.
+//   - ARP/RARP: hardware type 1 (Ethernet) or 6 (IEEE 802, used by ARP in SNAP), protocol IPv4,
+//     lengths 6 and 4; any other ARP is not ours (ok, no notification). ARP ops other than 1/2
+//     and RARP ops other than 3/4 announce nothing. A RARP is judged on its sender hardware
+//     address only (its protocol addresses are 0.0.0.0, never read as a GARP).
+//   - Neighbour advertisement: ICMPv6 code 0 only; hop limit and checksum are not checked.
+//     Extension headers 0, 43, 60, 44 and 51 are skipped (at most 8, more is malformed). A first
+//     fragment is decoded (hosts drop fragmented ND, RFC 6980, but it was still sent); a
+//     non-first fragment, ESP (50), no-next-header (59) or any other protocol ends the walk with
+//     no notification. The first target link-layer option (type 2, length 1) wins; a zero-length
+//     option is malformed (RFC 4861 7.1.2). The IPv6 payload length bounds the walk, so Ethernet
+//     padding is never read as options. An IPv6 version other than 6 is malformed.
+//   - A group or all-zero announced MAC is not reported (notification none), including a TLLA
+//     option holding one: there is no fallback to the Ethernet source then.
 //
-// Not for: IP payloads, checksums, tunnels (ERSPAN comes later). Pure function: no libpcap, no
-// allocation, no exceptions; safe from any number of threads.
+// Limits: it never reads past `captured.size()`. A frame too short for a layer it claims to carry
+// is `malformed` when the wire length says it really was that short (or a header's own length
+// field says so: 802.3 length, IPv6 payload length, extension and option lengths), and
+// `truncated` when only the capture cut it (caplen < wire length: a snaplen). A truncated
+// frame's station (source and VLAN) is valid, its unfinished notification is not reported.
+// A capture cut before the station is known (under 14 bytes, or inside the outermost tag's VID)
+// is therefore reported malformed even on a snaplen cut: there is nothing safe to learn.
+// A malformed frame must be skipped; its other fields hold what was read before the problem
+// (source and destination whenever 12 bytes were captured), for diagnostics only.
+//
+// Not for: IP payloads, checksums, tunnels (ERSPAN comes later), PBB (0x88e7) or VN-Tag
+// (0x8926) inner frames. Pure function: no libpcap, no allocation, no exceptions; safe from
+// any number of threads.
 #pragma once
 
 #include <cstddef>
@@ -29,8 +57,9 @@ namespace camwatch::capture {
 
 enum class DecodeStatus : std::uint8_t {
   ok,         // every layer we looked at was complete
-  truncated,  // a layer we needed was cut by the capture's snaplen; source still valid
-  malformed,  // shorter on the wire than its headers claim, or an impossible header: skip it
+  truncated,  // a layer we needed was cut by the capture's snaplen; source and vlan still valid
+  malformed,  // shorter on the wire than its headers claim, an impossible header, or cut before
+              // its station is known: skip it
 };
 
 struct DecodedFrame {
@@ -38,8 +67,9 @@ struct DecodedFrame {
   cam::MacAddress source;
   cam::MacAddress destination;
   cam::VlanId vlan = 0;          // outermost VID; 0 untagged or priority-tagged
-  std::uint8_t vlan_tags = 0;    // number of VLAN tags stacked
-  std::uint16_t ethertype = 0;   // innermost ethertype after the tags (0 for 802.3 without SNAP)
+  std::uint8_t vlan_tags = 0;    // number of VLAN tags stacked (those captured, when truncated)
+  std::uint16_t ethertype = 0;   // innermost ethertype after the tags, or the SNAP one for
+                                 // 802.3; 0 for other 802.3 frames or when not captured
   cam::Notification notification = cam::Notification::none;
   cam::MacAddress notified;      // the announced MAC when notification != none
   bool nlb_heartbeat = false;
