@@ -246,17 +246,22 @@ ts::Bytes ordinary_frame(const Station& s, ts::Prng& rng) {
       case 2: {
         port = 514;
         char line[160];
-        std::snprintf(line, sizeof line, "<134>%s app[%u]: request %u served in %u ms", host_name(s).c_str(),
-                      static_cast<unsigned>(rng.between(1000, 9999)), static_cast<unsigned>(rng.below(1000000)),
-                      static_cast<unsigned>(rng.between(1, 900)));
+        // Draw in a fixed order: function arguments are evaluated in an unspecified order, and
+        // GCC and Clang differ (this is the order the committed files were made with).
+        const auto millis_taken = static_cast<unsigned>(rng.between(1, 900));
+        const auto request = static_cast<unsigned>(rng.below(1000000));
+        const auto pid = static_cast<unsigned>(rng.between(1000, 9999));
+        std::snprintf(line, sizeof line, "<134>%s app[%u]: request %u served in %u ms", host_name(s).c_str(), pid,
+                      request, millis_taken);
         append_text(data, line);
         break;
       }
       default: {
         port = 8125;
         char line[96];
-        std::snprintf(line, sizeof line, "app.requests:%u|c\napp.latency_ms:%u|ms",
-                      static_cast<unsigned>(rng.between(1, 50)), static_cast<unsigned>(rng.between(1, 900)));
+        const auto latency = static_cast<unsigned>(rng.between(1, 900));  // fixed order, as above
+        const auto requests = static_cast<unsigned>(rng.between(1, 50));
+        std::snprintf(line, sizeof line, "app.requests:%u|c\napp.latency_ms:%u|ms", requests, latency);
         append_text(data, line);
         break;
       }

@@ -16,7 +16,6 @@ using std::chrono::seconds;
 
 constexpr UplinkId kA = 0;
 constexpr UplinkId kB = 1;
-constexpr UplinkId kC = 2;
 
 const PacketTime kT0 = PacketTime(seconds(1'346'305'200));  // 2012-08-30T05:40:00Z
 
