@@ -128,6 +128,21 @@ class Tracker::Impl {
     }
   }
 
+  bool restore(const StationView& v) {
+    if (!v.key.mac.is_learnable()) return false;
+    bool inserted = false;
+    Slot* s = table_.find_or_insert(v.key.packed(), inserted);
+    if (s == nullptr) return false;
+    s->uplink = v.uplink;
+    s->first_seen_ns = to_ns(v.first_seen);
+    s->last_seen_ns = to_ns(v.last_seen);
+    s->frames = static_cast<std::uint32_t>(std::min<std::uint64_t>(v.frames, std::numeric_limits<std::uint32_t>::max()));
+    s->moves = static_cast<std::uint8_t>(std::min<std::uint32_t>(v.moves, std::numeric_limits<std::uint8_t>::max()));
+    if (inserted) ++stats_.stations_restored;
+    stats_.stations = table_.size();
+    return true;
+  }
+
   const TrackerStats& stats() const { return stats_; }
   PacketTime clock() const { return from_ns(clock_ns_ == kNever ? 0 : clock_ns_); }
   const TrackerConfig& config() const { return config_; }
@@ -443,6 +458,7 @@ Tracker::~Tracker() = default;
 
 void Tracker::observe(const Observation& obs) noexcept { impl_->observe(obs); }
 void Tracker::advance(PacketTime now) noexcept { impl_->advance(now); }
+bool Tracker::restore(const StationView& view) noexcept { return impl_->restore(view); }
 void Tracker::finish() noexcept { impl_->finish(); }
 const TrackerStats& Tracker::stats() const noexcept { return impl_->stats(); }
 PacketTime Tracker::clock() const noexcept { return impl_->clock(); }

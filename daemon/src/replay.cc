@@ -39,20 +39,11 @@ class Replayer {
   // The per-frame path: decode, count, and hand the tracker one fixed-size observation.
   void feed(Source& s) {
     const capture::RawFrame& raw = s.frame;
-    const capture::DecodedFrame d = capture::decode_frame(raw.data, raw.wire_length);
     UplinkReplayStats& st = *s.stats;
-    st.decode.count(d, raw.wire_length);
     if (s.frames++ == 0) st.first_frame = raw.time;
     st.last_frame = raw.time;
-    if (d.status == capture::DecodeStatus::malformed) return;
     cam::Observation o;
-    o.time = raw.time;
-    o.source = d.source;
-    o.notified = d.notified;
-    o.vlan = d.vlan;
-    o.uplink = s.id;
-    o.notification = d.notification;
-    o.flags = d.nlb_heartbeat ? static_cast<std::uint8_t>(cam::ObservationFlag::nlb_heartbeat) : 0;
+    if (!capture::to_observation(raw.time, raw.data, raw.wire_length, s.id, st.decode, o)) return;
     tracker_.observe(o);
   }
 

@@ -389,6 +389,24 @@ TEST(Tracker, RefusesNewStationsAtTheCapReportsTableFullOnceAndStillCatchesMoves
   EXPECT_EQ(f.sink.events[1].station.mac, kVm);
 }
 
+TEST(Tracker, CatchesAMoveOfARestoredStationWithoutReportingItAsNew) {
+  Fixture f;
+  StationView saved;
+  saved.key = StationKey{0, kNlb};
+  saved.uplink = kA;
+  saved.first_seen = kT0 - seconds(100);
+  saved.last_seen = kT0 - seconds(10);
+  saved.frames = 1234;
+  ASSERT_TRUE(f.tracker.restore(saved));
+  f.feed.frame(kT0, kB, kNlb);  // it moved while camwatch was down
+  f.tracker.finish();
+  ASSERT_EQ(f.sink.events.size(), 1U);
+  EXPECT_EQ(f.sink.events[0].kind, EventKind::silent_move);
+  EXPECT_EQ(f.sink.events[0].last_seen_on_from, kT0 - seconds(10));
+  EXPECT_EQ(f.tracker.stats().stations_restored, 1U);
+  EXPECT_EQ(f.tracker.stats().stations_learned, 0U);
+}
+
 TEST(Tracker, CountsNotificationsByKindAndNlbHeartbeats) {
   Fixture f;
   f.feed.rarp(kT0, kA, kVm);

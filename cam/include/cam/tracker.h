@@ -58,6 +58,7 @@ struct TrackerStats {
   std::uint64_t ignored_sources = 0;     // group or all-zero source MACs (never learned)
   std::uint64_t stations = 0;            // gauge: stations in the table now
   std::uint64_t stations_learned = 0;    // stations ever added
+  std::uint64_t stations_restored = 0;   // stations put back from a state file
   std::uint64_t stations_aged = 0;       // removed after idle_timeout
   std::uint64_t stations_refused = 0;    // frames of new stations not learned: table full
   std::uint64_t notifications[kNotificationKinds] = {};  // indexed by Notification
@@ -103,6 +104,12 @@ class Tracker {
   const TrackerStats& stats() const noexcept;
   PacketTime clock() const noexcept;
   const TrackerConfig& config() const noexcept;
+
+  // Puts back a station saved by an earlier run (state file), without any event: a restart
+  // neither forgets stations nor reports them as new, and a station that moved while camwatch
+  // was down is caught as a move by its first frame. Returns false when the table is full.
+  // Call before the first observe(); `view.moves` and `view.last_move` are kept for display.
+  bool restore(const StationView& view) noexcept;
 
   // Calls fn for every station in unspecified order. Not for the hot path.
   void for_each_station(const std::function<void(const StationView&)>& fn) const;

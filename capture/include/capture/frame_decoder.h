@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <span>
 
+#include "cam/observation.h"
 #include "cam/types.h"
 
 namespace camwatch::capture {
@@ -102,5 +103,23 @@ struct DecodeCounters {
     if (frame.nlb_heartbeat) ++nlb_heartbeats;
   }
 };
+
+// Decodes one frame, counts it, and fills `out` with what the tracker needs. Returns false for
+// a malformed frame (counted, to be skipped). Replay and live capture both use it, so a frame
+// becomes the same observation either way.
+inline bool to_observation(cam::PacketTime time, std::span<const std::uint8_t> captured, std::uint32_t wire_length,
+                           cam::UplinkId uplink, DecodeCounters& counters, cam::Observation& out) noexcept {
+  const DecodedFrame d = decode_frame(captured, wire_length);
+  counters.count(d, wire_length);
+  if (d.status == DecodeStatus::malformed) return false;
+  out.time = time;
+  out.source = d.source;
+  out.notified = d.notified;
+  out.vlan = d.vlan;
+  out.uplink = uplink;
+  out.notification = d.notification;
+  out.flags = d.nlb_heartbeat ? static_cast<std::uint8_t>(cam::ObservationFlag::nlb_heartbeat) : 0;
+  return true;
+}
 
 }  // namespace camwatch::capture
