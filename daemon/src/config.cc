@@ -31,22 +31,24 @@ using namespace std::chrono_literals;
 // The schema's key names, in the order of config/camwatch.toml. The readers below use the same
 // literals; known_config_keys() and the unknown-key check are built from these lists.
 constexpr std::string_view kUplinkKeys[] = {"name", "interface", "direction", "promiscuous"};
+constexpr std::string_view kCaptureKeys[] = {"snaplen", "buffer_size", "ring_entries", "merge_holdback"};
 constexpr std::string_view kEventsKeys[] = {"path"};
 constexpr std::string_view kMetricsKeys[] = {"listen"};
-constexpr std::string_view kStateKeys[] = {"path"};
+constexpr std::string_view kStateKeys[] = {"path", "save_interval"};
 constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout"};
 constexpr std::string_view kDetectionKeys[] = {"notify_window_before", "notify_window_after",
                                                "flap_moves", "flap_window", "flap_damping"};
 constexpr std::string_view kLogKeys[] = {"level"};
+constexpr std::string_view kDaemonKeys[] = {"user"};
 
 struct SectionSchema {
   std::string_view name;
   std::span<const std::string_view> keys;
 };
 constexpr SectionSchema kSchema[] = {
-    {"uplink", kUplinkKeys}, {"events", kEventsKeys}, {"metrics", kMetricsKeys},
-    {"state", kStateKeys},   {"cam", kCamKeys},       {"detection", kDetectionKeys},
-    {"log", kLogKeys},
+    {"uplink", kUplinkKeys}, {"capture", kCaptureKeys}, {"events", kEventsKeys},
+    {"metrics", kMetricsKeys}, {"state", kStateKeys}, {"cam", kCamKeys},
+    {"detection", kDetectionKeys}, {"log", kLogKeys}, {"daemon", kDaemonKeys},
 };
 
 constexpr std::string_view kDirections[] = {"in", "out", "inout"};
@@ -394,6 +396,28 @@ class Loader {
     config.source_path = path_;
     attempt([&] { reject_unknown_keys(root, "", section_names()); });
     read_uplinks(root, config);
+    if (const Value* capture = section(root, "capture")) {
+      CaptureConfig& c = config.capture;
+      attempt([&] { reject_unknown_keys(*capture, "capture", kCaptureKeys); });
+      attempt([&] {
+        if (const Value* v = find(*capture, "snaplen")) {
+          c.snaplen = static_cast<int>(read_integer(*v, "capture.snaplen", 96, 65535));
+        }
+      });
+      attempt([&] {
+        if (const Value* v = find(*capture, "buffer_size")) {
+          c.buffer_bytes = read_integer(*v, "capture.buffer_size", 1LL << 20, 2047LL << 20);
+        }
+      });
+      attempt([&] {
+        if (const Value* v = find(*capture, "ring_entries")) {
+          c.ring_entries = read_integer(*v, "capture.ring_entries", 1024, 16LL << 20);
+        }
+      });
+      attempt([&] {
+        read_duration(*capture, "capture", "merge_holdback", {10ms, 10s}, c.merge_holdback);
+      });
+    }
     if (const Value* events = section(root, "events")) {
       attempt([&] { reject_unknown_keys(*events, "events", kEventsKeys); });
       attempt([&] { read_path(*events, "events", "path", config.events_path); });
@@ -405,6 +429,9 @@ class Loader {
     if (const Value* state = section(root, "state")) {
       attempt([&] { reject_unknown_keys(*state, "state", kStateKeys); });
       attempt([&] { read_path(*state, "state", "path", config.state_path); });
+      attempt([&] {
+        read_duration(*state, "state", "save_interval", {1s, 24h}, config.state_save_interval);
+      });
     }
     cam::TrackerConfig& tracker = config.tracker;
     if (const Value* cam = section(root, "cam")) {
@@ -447,6 +474,20 @@ class Loader {
       attempt([&] {
         if (const Value* v = find(*log, "level")) {
           config.log_level = read_choice(*v, "log.level", kLogLevels);
+        }
+      });
+    }
+    if (const Value* daemon = section(root, "daemon")) {
+      attempt([&] { reject_unknown_keys(*daemon, "daemon", kDaemonKeys); });
+      attempt([&] {
+        if (const Value* v = find(*daemon, "user")) {
+          std::string user = read_string(*v, "daemon.user");
+          const bool ok = user.size() <= 32 && std::all_of(user.begin(), user.end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                   ch == '_' || ch == '-' || ch == '.';
+          });
+          if (!ok) fail(*v, "daemon.user", "must be a user name (letters, digits, _ - .), got " + quote(user));
+          config.user = std::move(user);
         }
       });
     }

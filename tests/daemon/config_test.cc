@@ -35,7 +35,13 @@ void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.events_path, expected.events_path);
   EXPECT_EQ(actual.metrics_listen, expected.metrics_listen);
   EXPECT_EQ(actual.state_path, expected.state_path);
+  EXPECT_EQ(actual.state_save_interval, expected.state_save_interval);
   EXPECT_EQ(actual.log_level, expected.log_level);
+  EXPECT_EQ(actual.user, expected.user);
+  EXPECT_EQ(actual.capture.snaplen, expected.capture.snaplen);
+  EXPECT_EQ(actual.capture.buffer_bytes, expected.capture.buffer_bytes);
+  EXPECT_EQ(actual.capture.ring_entries, expected.capture.ring_entries);
+  EXPECT_EQ(actual.capture.merge_holdback, expected.capture.merge_holdback);
   const cam::TrackerConfig& a = actual.tracker;
   const cam::TrackerConfig& e = expected.tracker;
   EXPECT_EQ(a.notify_window_before, e.notify_window_before);
@@ -144,7 +150,13 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_EQ(defaults.events_path, "/var/lib/camwatch/events.jsonl");
   EXPECT_EQ(defaults.metrics_listen, "127.0.0.1:9842");
   EXPECT_EQ(defaults.state_path, "/var/lib/camwatch/cam.state");
+  EXPECT_EQ(defaults.state_save_interval, 5min);
   EXPECT_EQ(defaults.log_level, "info");
+  EXPECT_EQ(defaults.user, "");
+  EXPECT_EQ(defaults.capture.snaplen, 256);
+  EXPECT_EQ(defaults.capture.buffer_bytes, 64 << 20);
+  EXPECT_EQ(defaults.capture.ring_entries, 65536);
+  EXPECT_EQ(defaults.capture.merge_holdback, 200ms);
   EXPECT_EQ(defaults.tracker.max_entries, 1'000'000U);
   EXPECT_EQ(defaults.tracker.idle_timeout, 300s);
   EXPECT_EQ(defaults.tracker.notify_window_before, 1s);
@@ -179,11 +191,13 @@ TEST_F(ConfigFile, ShippedConfigStillLoadsWithItsExamplesUncommented) {
 TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
   const std::vector<std::string> expected = {
       "uplink.name",          "uplink.interface",    "uplink.direction",
-      "uplink.promiscuous",   "events.path",         "metrics.listen",
-      "state.path",           "cam.max_entries",     "cam.idle_timeout",
+      "uplink.promiscuous",   "capture.snaplen",     "capture.buffer_size",
+      "capture.ring_entries", "capture.merge_holdback", "events.path",
+      "metrics.listen",       "state.path",          "state.save_interval",
+      "cam.max_entries",      "cam.idle_timeout",
       "detection.notify_window_before", "detection.notify_window_after",
       "detection.flap_moves", "detection.flap_window", "detection.flap_damping",
-      "log.level"};
+      "log.level",            "daemon.user"};
   EXPECT_EQ(known_config_keys(), expected);
 }
 

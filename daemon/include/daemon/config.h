@@ -47,12 +47,23 @@ struct UplinkConfig {
   friend bool operator==(const UplinkConfig&, const UplinkConfig&) = default;
 };
 
+// How live capture is set up ([capture]); see capture::LiveCaptureOptions.
+struct CaptureConfig {
+  int snaplen = 256;                                // bytes kept per frame
+  std::int64_t buffer_bytes = 64LL << 20;           // kernel ring per uplink
+  std::int64_t ring_entries = 65536;                // capture -> tracker ring per uplink
+  cam::Duration merge_holdback = std::chrono::milliseconds(200);  // cross-uplink ordering delay
+};
+
 struct Config {
   std::string source_path;  // the file it was read from; empty for built-in defaults
   std::vector<UplinkConfig> uplinks;
+  CaptureConfig capture;
   std::string events_path = "/var/lib/camwatch/events.jsonl";
   std::string metrics_listen = "127.0.0.1:9842";
   std::string state_path = "/var/lib/camwatch/cam.state";
+  cam::Duration state_save_interval = std::chrono::minutes(5);
+  std::string user;  // [daemon] user: drop to it after opening captures; empty = stay
   cam::TrackerConfig tracker;
   std::string log_level = "info";
 };
