@@ -57,6 +57,16 @@ class Tracker::Impl {
   static constexpr std::uint64_t kSweepSlice = 8192;    // slots per sweep step: a few us
   static constexpr std::int64_t kMaxSlicesPerFrame = 4;  // bounds the work one frame can cause
 
+  // Aging precision comes from the lazy check on every lookup; the sweep only reclaims memory,
+  // so a coarse interval is enough.
+  static std::int64_t sweep_interval_for(std::int64_t idle_ns) {
+    return std::clamp<std::int64_t>(idle_ns / 8, 1'000'000'000LL, 60'000'000'000LL);
+  }
+  static std::int64_t sweep_step_for(std::int64_t interval_ns, std::uint64_t max_entries) {
+    const auto slices = static_cast<std::int64_t>((StationTable::capacity_for(max_entries) + kSweepSlice - 1) / kSweepSlice);
+    return std::max<std::int64_t>(1'000'000LL, interval_ns / slices);
+  }
+
  public:
   Impl(const TrackerConfig& config, EventSink& sink)
       : config_(config),
@@ -66,13 +76,8 @@ class Tracker::Impl {
         idle_ns_(to_ns(config.idle_timeout)),
         flap_window_ns_(to_ns(config.flap_window)),
         damping_ns_(to_ns(config.flap_damping)),
-        // Aging precision comes from the lazy check on every lookup; the sweep only reclaims
-        // memory, so a coarse interval is enough.
-        sweep_interval_ns_(std::clamp<std::int64_t>(idle_ns_ / 8, 1'000'000'000LL, 60'000'000'000LL)),
-        sweep_step_ns_(std::max<std::int64_t>(
-            1'000'000LL, sweep_interval_ns_ / static_cast<std::int64_t>(
-                                                  (StationTable::capacity_for(config.max_entries) + kSweepSlice - 1) /
-                                                  kSweepSlice))),
+        sweep_interval_ns_(sweep_interval_for(idle_ns_)),
+        sweep_step_ns_(sweep_step_for(sweep_interval_ns_, config.max_entries)),
         max_notify_records_(config.max_entries / 4 + 1024),
         table_(config.max_entries) {}
 
@@ -126,6 +131,32 @@ class Tracker::Impl {
       }
       fn(v);
     }
+  }
+
+  void uplink_state(UplinkId uplink, bool up, std::int64_t t) {
+    if (uplink == kNoUplink) return;
+    if (uplink >= down_since_ns_.size()) down_since_ns_.resize(uplink + 1U, kNever);
+    if (t > clock_ns_) {
+      clock_ns_ = t;
+      if (clock_ns_ >= next_housekeeping_ns_) housekeeping();
+    }
+    down_since_ns_[uplink] = up ? kNever : t;
+    Event e;
+    e.kind = up ? EventKind::uplink_up : EventKind::uplink_down;
+    e.time = from_ns(t);
+    e.to = uplink;
+    hold(e);
+  }
+
+  void reconfigure(const TrackerConfig& c) {
+    config_ = c;
+    before_ns_ = to_ns(c.notify_window_before);
+    after_ns_ = to_ns(c.notify_window_after);
+    idle_ns_ = to_ns(c.idle_timeout);
+    flap_window_ns_ = to_ns(c.flap_window);
+    damping_ns_ = to_ns(c.flap_damping);
+    sweep_interval_ns_ = sweep_interval_for(idle_ns_);
+    sweep_step_ns_ = sweep_step_for(sweep_interval_ns_, c.max_entries);
   }
 
   bool restore(const StationView& v) {
@@ -310,6 +341,12 @@ class Tracker::Impl {
     next_housekeeping_ns_ = std::min(next_housekeeping_ns_, t + after_ns_ + 1);
   }
 
+  UplinkId failed_uplink_for(UplinkId from, std::int64_t move_ns) const {
+    if (from >= down_since_ns_.size() || down_since_ns_[from] == kNever) return kNoUplink;
+    const std::int64_t since = move_ns - down_since_ns_[from];
+    return since >= -to_ns(Duration(std::chrono::seconds(1))) && since <= to_ns(kFailoverAttribution) ? from : kNoUplink;
+  }
+
   void emit_move(std::uint64_t key, const PendingMove& p, EventKind kind, Notification via, std::int64_t via_ns) {
     Event e;
     e.kind = kind;
@@ -318,6 +355,7 @@ class Tracker::Impl {
     e.from = p.from;
     e.to = p.to;
     e.last_seen_on_from = from_ns(p.last_seen_on_from_ns);
+    e.failed_uplink = failed_uplink_for(p.from, p.move_ns);
     if (kind == EventKind::announced_move) {
       e.notification = via;
       e.notification_time = from_ns(via_ns);
@@ -422,13 +460,13 @@ class Tracker::Impl {
 
   TrackerConfig config_;
   EventSink& sink_;
-  const std::int64_t before_ns_;
-  const std::int64_t after_ns_;
-  const std::int64_t idle_ns_;
-  const std::int64_t flap_window_ns_;
-  const std::int64_t damping_ns_;
-  const std::int64_t sweep_interval_ns_;
-  const std::int64_t sweep_step_ns_;  // packet time between two slices of the sweep
+  std::int64_t before_ns_;
+  std::int64_t after_ns_;
+  std::int64_t idle_ns_;
+  std::int64_t flap_window_ns_;
+  std::int64_t damping_ns_;
+  std::int64_t sweep_interval_ns_;
+  std::int64_t sweep_step_ns_;  // packet time between two slices of the sweep
   const std::size_t max_notify_records_;
 
   StationTable table_;
@@ -440,18 +478,32 @@ class Tracker::Impl {
   std::int64_t next_housekeeping_ns_ = kNever;  // first frame runs housekeeping to arm the sweep
   std::int64_t next_sweep_ns_ = kNever;
   std::uint64_t sweep_cursor_ = 0;
+  std::vector<std::int64_t> down_since_ns_;  // per uplink: when its link went down, or kNever
   bool table_full_reported_ = false;
   TrackerStats stats_;
 };
 
-Tracker::Tracker(const TrackerConfig& config, EventSink& sink) {
+namespace {
+void validate(const TrackerConfig& config) {
   if (config.flap_moves < 2) throw std::invalid_argument("flap_moves must be at least 2");
   if (config.max_entries == 0) throw std::invalid_argument("max_entries must be at least 1");
   if (config.notify_window_before.count() < 0 || config.notify_window_after.count() < 0 ||
       config.flap_window.count() <= 0 || config.flap_damping.count() < 0 || config.idle_timeout.count() <= 0) {
     throw std::invalid_argument("tracker windows and timeouts must not be negative");
   }
+}
+}  // namespace
+
+Tracker::Tracker(const TrackerConfig& config, EventSink& sink) {
+  validate(config);
   impl_ = std::make_unique<Impl>(config, sink);
+}
+
+bool Tracker::reconfigure(const TrackerConfig& config) {
+  validate(config);
+  if (config.max_entries != impl_->config().max_entries) return false;
+  impl_->reconfigure(config);
+  return true;
 }
 
 Tracker::~Tracker() = default;
@@ -460,6 +512,9 @@ void Tracker::observe(const Observation& obs) noexcept { impl_->observe(obs); }
 void Tracker::advance(PacketTime now) noexcept { impl_->advance(now); }
 bool Tracker::restore(const StationView& view) noexcept { return impl_->restore(view); }
 void Tracker::finish() noexcept { impl_->finish(); }
+void Tracker::uplink_state(UplinkId uplink, bool up, PacketTime time) noexcept {
+  impl_->uplink_state(uplink, up, time.time_since_epoch().count());
+}
 const TrackerStats& Tracker::stats() const noexcept { return impl_->stats(); }
 PacketTime Tracker::clock() const noexcept { return impl_->clock(); }
 const TrackerConfig& Tracker::config() const noexcept { return impl_->config(); }

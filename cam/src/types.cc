@@ -62,6 +62,8 @@ const char* to_string(EventKind kind) {
     case EventKind::announced_move: return "announced_move";
     case EventKind::flap: return "flap";
     case EventKind::table_full: return "table_full";
+    case EventKind::uplink_down: return "uplink_down";
+    case EventKind::uplink_up: return "uplink_up";
   }
   return "unknown";
 }

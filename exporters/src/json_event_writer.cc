@@ -73,6 +73,11 @@ std::string format_event_json(const cam::Event& e, const std::vector<std::string
       append_key(out, "last_seen_on_from");
       out += '"' + cam::format_rfc3339_micros(e.last_seen_on_from) + '"';
       break;
+    case cam::EventKind::uplink_down:
+    case cam::EventKind::uplink_up:
+      append_key(out, "uplink");
+      append_json_string(out, uplink_name(uplink_names, e.to));
+      break;
     case cam::EventKind::table_full:
       append_key(out, "uplink");
       append_json_string(out, uplink_name(uplink_names, e.to));
@@ -81,6 +86,10 @@ std::string format_event_json(const cam::Event& e, const std::vector<std::string
       append_key(out, "max_entries");
       out += std::to_string(config.max_entries);
       break;
+  }
+  if (e.failed_uplink != cam::kNoUplink) {
+    append_key(out, "failed_uplink");
+    append_json_string(out, uplink_name(uplink_names, e.failed_uplink));
   }
   if (e.kind == cam::EventKind::announced_move) {
     append_key(out, "notification");

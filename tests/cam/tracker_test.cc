@@ -407,6 +407,54 @@ TEST(Tracker, CatchesAMoveOfARestoredStationWithoutReportingItAsNew) {
   EXPECT_EQ(f.tracker.stats().stations_learned, 0U);
 }
 
+TEST(Tracker, ReportsUplinkDownAndUpAndAttributesTheMovesThatFollowToTheFailedUplink) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.frame(kT0, kA, kNlb);
+  f.tracker.uplink_state(kA, false, kT0 + seconds(1));
+  f.feed.rarp(kT0 + seconds(2), kB, kVm);
+  f.feed.frame(kT0 + seconds(3), kB, kNlb);
+  f.tracker.uplink_state(kA, true, kT0 + seconds(100));
+  f.feed.frame(kT0 + seconds(101), kA, kNlb);  // failback: A is up, no failure to attribute
+  f.tracker.finish();
+  ASSERT_EQ(f.sink.events.size(), 5U);
+  EXPECT_EQ(f.sink.events[0].kind, EventKind::uplink_down);
+  EXPECT_EQ(f.sink.events[0].to, kA);
+  EXPECT_EQ(f.sink.events[1].kind, EventKind::announced_move);
+  EXPECT_EQ(f.sink.events[1].failed_uplink, kA);
+  EXPECT_EQ(f.sink.events[2].kind, EventKind::silent_move);
+  EXPECT_EQ(f.sink.events[2].failed_uplink, kA);
+  EXPECT_EQ(f.sink.events[3].kind, EventKind::uplink_up);
+  EXPECT_EQ(f.sink.events[4].kind, EventKind::silent_move);
+  EXPECT_EQ(f.sink.events[4].failed_uplink, kNoUplink);
+}
+
+TEST(Tracker, KeepsItsTableWhenReconfiguredWithNewWindows) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm);
+  TrackerConfig c;
+  c.notify_window_after = seconds(5);
+  EXPECT_TRUE(f.tracker.reconfigure(c));
+  f.feed.frame(kT0 + seconds(1), kB, kVm);
+  f.feed.notify(kT0 + seconds(5), kB, kVm, Notification::garp, kVm);  // +4 s: inside the new window
+  f.tracker.finish();
+  ASSERT_EQ(f.sink.events.size(), 1U);
+  EXPECT_EQ(f.sink.events[0].kind, EventKind::announced_move);
+  EXPECT_EQ(f.tracker.stats().stations, 1U);
+}
+
+TEST(Tracker, RefusesToResizeItsTableWhenReconfigured) {
+  Fixture f;
+  TrackerConfig c;
+  c.max_entries = 5;
+  c.flap_moves = 9;
+  EXPECT_FALSE(f.tracker.reconfigure(c));
+  EXPECT_EQ(f.tracker.config().flap_moves, 4U) << "nothing applied";
+  c.max_entries = f.tracker.config().max_entries;
+  c.flap_moves = 1;
+  EXPECT_THROW(f.tracker.reconfigure(c), std::invalid_argument);
+}
+
 TEST(Tracker, CountsNotificationsByKindAndNlbHeartbeats) {
   Fixture f;
   f.feed.rarp(kT0, kA, kVm);

@@ -54,6 +54,19 @@ TEST(JsonEvent, DescribesAFlapWithItsMoveCountAndWindows) {
   EXPECT_NE(json.find(R"("moves":4,"window_seconds":10,"damped_seconds":60})"), std::string::npos) << json;
 }
 
+TEST(JsonEvent, NamesTheUplinkOfALinkEventAndTheFailedUplinkOfAMove) {
+  cam::Event down;
+  down.kind = cam::EventKind::uplink_down;
+  down.time = at(1346305327);
+  down.to = 0;
+  EXPECT_EQ(format_event_json(down, kNames, {}),
+            R"({"event":"uplink_down","time":"2012-08-30T05:42:07.000000Z","mac":"00:00:00:00:00:00","vlan":0,)"
+            R"("uplink":"vmnic2"})");
+  cam::Event move = silent_move();
+  move.failed_uplink = 0;
+  EXPECT_NE(format_event_json(move, kNames, {}).find(R"("failed_uplink":"vmnic2")"), std::string::npos);
+}
+
 TEST(JsonEvent, EscapesUplinkNamesSoTheLineIsAlwaysValidJson) {
   std::vector<std::string> names = {"a\"b", "c\\d\n"};
   std::string json = format_event_json(silent_move(), names, {});

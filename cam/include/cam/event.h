@@ -18,6 +18,8 @@ enum class EventKind : std::uint8_t {
   announced_move,  // moved, and a notification for it arrived on the new uplink in the window
   flap,            // flap_moves moves within flap_window; further moves are damped
   table_full,      // the table reached max_entries; new stations are not learned until room frees
+  uplink_down,     // the uplink's interface lost its link (live only)
+  uplink_up,       // the uplink's interface has its link again (live only)
 };
 
 // "silent_move", "announced_move", "flap", "table_full".
@@ -35,9 +37,15 @@ struct Event {
                                    // bounds how long the station was unheard
   std::uint32_t moves_in_window = 0;  // flap: moves counted within flap_window
   std::uint64_t table_entries = 0;    // table_full: entries at the time
+  // Moves: the old uplink had gone down within kFailoverAttribution before the move, so this
+  // move is part of that uplink's failover. kNoUplink otherwise.
+  UplinkId failed_uplink = kNoUplink;
 };
 
-// Receives events in packet-time order. Called from the tracker's thread only.
+// How long after an uplink goes down a move away from it is attributed to that failure.
+inline constexpr Duration kFailoverAttribution = std::chrono::seconds(60);
+
+// Receives events in packet-time order. Called from the tracker's thread only; must not throw.
 class EventSink {
  public:
   virtual ~EventSink() = default;

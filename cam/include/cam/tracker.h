@@ -98,6 +98,16 @@ class Tracker {
   // moves whose window has passed, ages stations, releases held events.
   void advance(PacketTime now) noexcept;
 
+  // An uplink's link went down or came back (live capture, from the OS), at `time` on the same
+  // clock as packet timestamps. Emits uplink_down / uplink_up; moves away from an uplink within
+  // kFailoverAttribution after it went down carry it as `failed_uplink`.
+  void uplink_state(UplinkId uplink, bool up, PacketTime time) noexcept;
+
+  // Applies new windows, flap and aging settings (SIGHUP) keeping the learned table. The table
+  // cannot be resized while running: returns false, changing nothing else either, when
+  // config.max_entries differs. Throws std::invalid_argument on settings the constructor rejects.
+  bool reconfigure(const TrackerConfig& config);
+
   // End of input: every pending move is decided with what was seen, all events released.
   void finish() noexcept;
 
