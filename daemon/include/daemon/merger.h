@@ -1,0 +1,113 @@
+// ObservationMerger: puts the observations of several uplinks back into one packet-time order.
+//
+// Each uplink's capture thread fills its own SPSC ring in its own time order. The tracker
+// thread pull()s every ring into a bounded per-uplink staging area and release()s, merged by
+// packet time (ties: lower uplink id, like command-line order in replay), everything older than
+// a cutoff. The daemon sets the cutoff a small hold-back behind the clock the kernel stamps
+// frames with, so a frame still in another uplink's ring cannot come out of order: the live
+// tracker then sees frames in the same order as a replay of the same captures.
+//
+// Bounded: staging holds at most `staging_per_uplink` observations per uplink; when it is full
+// pull() leaves the rest in the ring (which then fills and makes the capture thread count drops).
+//
+// Thread-safety: the tracker thread only (it is the rings' single consumer).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cam/observation.h"
+#include "capture/spsc_ring.h"
+
+namespace camwatch::daemon {
+
+class ObservationMerger {
+ public:
+  explicit ObservationMerger(std::size_t staging_per_uplink = 65536) : capacity_(staging_per_uplink) {}
+
+  // Moves what `ring` holds (up to free staging space) into uplink's staging. Returns how many.
+  std::size_t pull(cam::UplinkId uplink, capture::SpscRing<cam::Observation>& ring) {
+    Staging& s = staging(uplink);
+    s.compact_if_needed();
+    const std::size_t room = capacity_ - (s.items.size() - s.head);
+    if (room == 0) return 0;
+    const std::size_t old_size = s.items.size();
+    s.items.resize(old_size + room);
+    const std::size_t got = ring.read(s.items.data() + old_size, room);
+    s.items.resize(old_size + got);
+    return got;
+  }
+
+  // Adds one observation directly (tests, and frames replayed from elsewhere).
+  bool push(const cam::Observation& obs) {
+    Staging& s = staging(obs.uplink);
+    s.compact_if_needed();
+    if (s.items.size() - s.head >= capacity_) return false;
+    s.items.push_back(obs);
+    return true;
+  }
+
+  // Calls fn(observation) in packet-time order for every staged observation with time <= cutoff.
+  template <typename Fn>
+  std::size_t release(cam::PacketTime cutoff, Fn&& fn) {
+    std::size_t released = 0;
+    for (;;) {
+      Staging* best = nullptr;
+      for (Staging& s : staging_) {
+        if (s.head == s.items.size()) continue;
+        const cam::Observation& o = s.items[s.head];
+        if (o.time > cutoff) continue;
+        if (best == nullptr || o.time < best->items[best->head].time) best = &s;
+      }
+      if (best == nullptr) return released;
+      fn(best->items[best->head++]);
+      ++released;
+    }
+  }
+
+  // Earliest staged time, or nullopt-like: returns false when nothing is staged.
+  bool earliest(cam::PacketTime& out) const {
+    bool any = false;
+    for (const Staging& s : staging_) {
+      if (s.head == s.items.size()) continue;
+      const cam::PacketTime t = s.items[s.head].time;
+      if (!any || t < out) out = t;
+      any = true;
+    }
+    return any;
+  }
+
+  std::size_t staged() const {
+    std::size_t n = 0;
+    for (const Staging& s : staging_) n += s.items.size() - s.head;
+    return n;
+  }
+
+ private:
+  struct Staging {
+    std::vector<cam::Observation> items;
+    std::size_t head = 0;
+    // Released items are dropped from the front once they are half the buffer: amortised O(1).
+    void compact_if_needed() {
+      if (head == 0) return;
+      if (head == items.size()) {
+        items.clear();
+        head = 0;
+      } else if (head * 2 >= items.size()) {
+        items.erase(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(head));
+        head = 0;
+      }
+    }
+  };
+
+  Staging& staging(cam::UplinkId uplink) {
+    if (uplink >= staging_.size()) staging_.resize(uplink + 1U);
+    return staging_[uplink];
+  }
+
+  std::size_t capacity_;
+  std::vector<Staging> staging_;  // indexed by uplink id: iteration order is the tie order
+};
+
+}  // namespace camwatch::daemon
