@@ -1,0 +1,78 @@
+// State file: the learned table saved across restarts.
+//
+// save_state() writes every station (VLAN, MAC, uplink by *name*, first/last seen, frames,
+// moves) to `path` atomically: a temporary file in the same directory, fsync, rename, fsync of
+// the directory, mode 0600. A crash at any point leaves either the old or the new file, never a
+// mix. Uplinks are stored by name so that a restart with uplinks added, removed or reordered
+// maps stations correctly; stations of uplinks no longer configured are dropped on load.
+//
+// load_state() reads it back, checking magic, version, sizes and a checksum; any damage throws
+// StateFileError with a one-line reason (the daemon then moves the file aside and starts empty
+// — never fatal). A missing file is not an error: it returns an empty state.
+//
+// Format (little-endian): "CAMWSTAT" magic, u32 version, i64 saved_at_ns, u32 uplink count and
+// names (u16 length + bytes), u64 station count, fixed 40-byte records, u32 CRC-32 of all
+// preceding bytes. Documented in docs/STATE_FILE.md.
+//
+// Limits: at most 100,000,000 stations (config's cam.max_entries cap) and 65,535 uplinks; uplink
+// names are 1..32 bytes of printable UTF-8. load_state() checks the station count against the
+// file size before reserving anything, so a hostile file costs at most memory in proportion to
+// its size. A 1M-station file is 40 MB.
+//
+// Not for: a live view of the table, or carrying pending move decisions, flap damping and
+// last-move times across restarts (they are not saved).
+//
+// Thread-safety: plain functions; the caller serialises access to one path. save_state() walks
+// the tracker, which has no thread-safety of its own: call it on the thread that owns the tracker
+// (or while nothing feeds it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cam/tracker.h"
+
+namespace camwatch::daemon {
+
+class StateFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SavedStation {
+  cam::StationKey key;
+  std::string uplink;
+  cam::PacketTime first_seen{};
+  cam::PacketTime last_seen{};
+  std::uint64_t frames = 0;
+  std::uint32_t moves = 0;
+};
+
+struct SavedState {
+  cam::PacketTime saved_at{};  // the tracker's packet clock when saved
+  std::vector<SavedStation> stations;
+};
+
+// Writes all stations of `tracker`; uplink_names[id] names uplink id. Throws StateFileError
+// (disk full, permission, an invalid or duplicate uplink name, a station on an uplink id without
+// a name) leaving any previous file untouched and no temporary file behind.
+void save_state(const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names);
+
+// Reads `path`; a missing file gives an empty state. Throws StateFileError on damage.
+SavedState load_state(const std::string& path);
+
+// Renames a damaged state file to PATH.corrupt-<unix seconds> (PATH.corrupt-<seconds>-1, -2, ...
+// when that name is taken; an existing file is never replaced) and returns the new name.
+// Throws StateFileError when the rename fails.
+std::string move_aside(const std::string& path);
+
+// Puts the stations of `state` back into `tracker` (before its first observe()), each on the
+// uplink whose name it was saved with, looked up in `uplink_names` (the configured order, which
+// may differ from the order at save time). Stations of uplinks no longer configured are skipped,
+// as are stations the tracker refuses (table full). Returns how many were restored.
+std::size_t restore_into(const SavedState& state, cam::Tracker& tracker, const std::vector<std::string>& uplink_names);
+
+}  // namespace camwatch::daemon
