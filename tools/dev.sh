@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # camwatch developer entry point: installs what is missing, builds, and runs the demo or the tests.
 #
-#   tools/dev.sh demo    install deps, build, replay the bundled incident (pcaps/) and show alerts
+#   tools/dev.sh demo    install deps, build, run the daemon live on throwaway veth interfaces in
+#                        a network namespace, play the bundled incident into them, show the alerts
+#   tools/dev.sh replay  install deps, build, replay the bundled incident offline
 #   tools/dev.sh test    install deps, then every build CI runs (warnings as errors, ASan+UBSan)
 #                        and the whole test suite in each
 #   tools/dev.sh deps    only install missing Debian packages (needs root)
@@ -54,15 +56,74 @@ demo() {
   deps
   log "building camwatch (release)"
   configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  log "replaying the bundled incident: vmnic2 fails, then comes back 9.5 minutes later"
-  set -x
+  if [ "$(id -u)" -ne 0 ]; then
+    log "not root: no network namespace for the live demo, replaying the incident instead"
+    demo_replay
+    return
+  fi
+  demo_live
+}
+
+# The incident replayed offline: what an engineer does with captures after the fact.
+demo_replay() {
   build/daemon/camwatch replay \
     --uplink vmnic2=pcaps/incident-vmnic2.pcap \
     --uplink vmnic3=pcaps/incident-vmnic3.pcap \
     --events build/incident-events.jsonl
-  { set +x; } 2>/dev/null
   log "the silent moves in build/incident-events.jsonl (the alerts):"
   grep '"silent_move"' build/incident-events.jsonl
+}
+
+# The daemon live: two throwaway veth pairs in a network namespace stand in for the ESXi host's
+# uplinks; the incident is played into them at 40x speed while `camwatch run` captures.
+demo_live() {
+  local dir
+  demo_ns=camwatch-demo-$$
+  dir=$(mktemp -d)
+  demo_dir=$dir
+  # errexit applies inside traps too: every step of the clean-up must be allowed to fail.
+  demo_cleanup() {
+    pkill -KILL -f "camwatch run --config $demo_dir/camwatch.toml" 2>/dev/null || true
+    ip netns del "$demo_ns" 2>/dev/null || true
+    rm -rf "$demo_dir" || true
+  }
+  trap demo_cleanup EXIT
+  local ns=$demo_ns
+  ip netns add "$ns"
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+  for n in vmnic2 vmnic3; do
+    ip -n "$ns" link add "$n-sw" type veth peer name "$n"
+    ip -n "$ns" link set "$n-sw" up
+    ip -n "$ns" link set "$n" up
+  done
+  cat >"$dir/camwatch.toml" <<CFG
+[[uplink]]
+name = "vmnic2"
+interface = "vmnic2"
+
+[[uplink]]
+name = "vmnic3"
+interface = "vmnic3"
+
+[events]
+path = "$dir/events.jsonl"
+
+[state]
+path = "$dir/cam.state"
+CFG
+  log "starting: camwatch run (in network namespace $ns, capturing vmnic2 and vmnic3)"
+  ip netns exec "$ns" build/daemon/camwatch run --config "$dir/camwatch.toml" 2>&1 | tee "$dir/log" | sed 's/^/  [camwatch] /' &
+  for _ in $(seq 100); do grep -q "started:" "$dir/log" 2>/dev/null && break; sleep 0.1; done
+  log "playing the incident into the uplinks at 40x (12.6 minutes in about 19 s): vmnic2 fails, then returns"
+  ip netns exec "$ns" build/tools/camwatch-inject --speed 40 \
+    vmnic2-sw=pcaps/incident-vmnic2.pcap vmnic3-sw=pcaps/incident-vmnic3.pcap
+  sleep 3  # the last move is decided 2 s after it happened (the notify window)
+  pkill -TERM -f "camwatch run --config $dir/camwatch.toml" || true
+  wait %1 2>/dev/null || true
+  log "events written by the daemon; the silent moves are the alerts:"
+  grep -c '"announced_move"' "$dir/events.jsonl" | sed 's/^/  announced moves (VMs that sent a RARP): /'
+  grep '"silent_move"' "$dir/events.jsonl"
+  log "the same captures replayed offline give the same moves: bash tools/dev.sh replay"
 }
 
 run_ctest() {  # dir, label
@@ -85,7 +146,8 @@ test_all() {
 
 case "${1:-}" in
   demo) demo ;;
+  replay) deps; configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; demo_replay ;;
   test) test_all ;;
   deps) deps ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -16,6 +16,7 @@
 
 #include "capture/capture_file.h"
 #include "daemon/config.h"
+#include "daemon/live_daemon.h"
 #include "daemon/replay.h"
 #include "daemon/version.h"
 #include "exporters/json_event_writer.h"
@@ -352,10 +353,7 @@ int cmd_run(Args& args) {
     return kExitOk;
   }
   const std::string path = parse_config_only(args, "run");
-  Config c = load_config(path);  // a broken config is still reported as such (exit 6)
-  (void)c;
-  throw RuntimeError("live capture ('camwatch run') is not part of this release yet; "
-                     "use 'camwatch replay' on capture files");
+  return run_daemon(load_config(path), path);
 }
 
 }  // namespace

@@ -32,6 +32,11 @@ class JsonEventWriter final : public cam::EventSink {
 
   void on_event(const cam::Event& event) override;
 
+  // The daemon reopens its events file on SIGHUP (logrotate) and may gain uplinks on reload.
+  void set_fd(int fd) noexcept { fd_ = fd; }
+  void set_uplink_names(std::vector<std::string> names) { uplink_names_ = std::move(names); }
+  void set_config(const cam::TrackerConfig& config) { config_ = config; }
+
   std::uint64_t events_written() const noexcept { return written_; }
   std::uint64_t write_failures() const noexcept { return failures_; }
   int last_errno() const noexcept { return last_errno_; }
