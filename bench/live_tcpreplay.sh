@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# live_tcpreplay.sh: the live capture path under the fastest load this machine can make.
+#
+#   bench/live_tcpreplay.sh [CAMWATCH [BUILD_DIR]]      (as root)
+#
+# In a throwaway network namespace, tcpreplay --topspeed sends the bench capture (FRAMES frames,
+# default 2000000, of the 100k-MAC mix) into one end of a veth pair while, on the other end,
+# `camwatch run` and `tcpdump -w /dev/null` capture the identical load in the same run. Prints
+# frames sent, and for each capturer frames seen and kernel drops, plus camwatch's ring drops.
+# Needs tcpreplay and tcpdump (apt-get install tcpreplay tcpdump); installs nothing itself.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$script_dir")
+build_dir=${2:-${BUILD_DIR:-$repo/build}}
+camwatch=${1:-${CAMWATCH:-$build_dir/daemon/camwatch}}
+bench_gen=${BENCH_GEN:-$build_dir/bench/camwatch-bench-gen}
+frames=${FRAMES:-2000000}
+out_dir=${OUT_DIR:-$repo/bench/out}
+
+[ "$(id -u)" -eq 0 ] || { echo "live_tcpreplay: needs root (network namespace, capture)" >&2; exit 1; }
+for tool in tcpreplay tcpdump ip; do
+  command -v "$tool" >/dev/null || { echo "live_tcpreplay: $tool is not installed" >&2; exit 1; }
+done
+[ -x "$camwatch" ] || { echo "live_tcpreplay: no camwatch at $camwatch" >&2; exit 1; }
+
+mkdir -p "$out_dir"
+file=$out_dir/bench-${frames}f-100000m-s1.pcap
+if [ ! -s "$file" ]; then
+  [ -x "$bench_gen" ] || { echo "live_tcpreplay: no camwatch-bench-gen at $bench_gen" >&2; exit 1; }
+  "$bench_gen" --frames "$frames" "$file"
+fi
+
+ns=camwatch-bench-$$
+dir=$(mktemp -d)
+cleanup() {
+  [ -n "${cw_pid:-}" ] && kill -KILL "$cw_pid" 2>/dev/null
+  [ -n "${td_pid:-}" ] && kill -KILL "$td_pid" 2>/dev/null
+  ip netns del "$ns" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+ip -n "$ns" link add name cwtx type veth peer name cwrx
+ip -n "$ns" link set cwtx up
+ip -n "$ns" link set cwrx up
+cat >"$dir/camwatch.toml" <<CFG
+[[uplink]]
+name = "bench"
+interface = "cwrx"
+[events]
+path = "$dir/events.jsonl"
+[state]
+path = "$dir/cam.state"
+CFG
+
+ip netns exec "$ns" "$camwatch" run --config "$dir/camwatch.toml" >"$dir/camwatch.log" 2>&1 &
+cw_pid=$!
+ip netns exec "$ns" tcpdump -i cwrx -w /dev/null -s 256 >"$dir/tcpdump.log" 2>&1 &
+td_pid=$!
+for _ in $(seq 100); do
+  grep -q "started:" "$dir/camwatch.log" && grep -q "listening on" "$dir/tcpdump.log" && break
+  sleep 0.1
+done
+
+echo "sending $frames frames at top speed (tcpreplay --topspeed --preload-pcap) ..." >&2
+ip netns exec "$ns" tcpreplay --topspeed --preload-pcap -i cwtx "$file" >"$dir/tcpreplay.log" 2>&1
+sleep 1  # let both capturers empty their kernel rings
+kill -TERM "$cw_pid"
+wait "$cw_pid" || true
+cw_pid=
+kill -INT "$td_pid"
+wait "$td_pid" || true
+td_pid=
+
+sent=$(awk '/Actual:/ {print $2; exit}' "$dir/tcpreplay.log")
+rate=$(awk '/Rated:/ {for (i = 1; i <= NF; i++) if ($i ~ /pps/) {print $(i-1); exit}}' "$dir/tcpreplay.log")
+cw_line=$(grep "uplink bench:" "$dir/camwatch.log" | tail -1)
+cw_frames=$(sed -E 's/.*bench: ([0-9]+) frames.*/\1/' <<<"$cw_line")
+cw_kdrops=$(sed -E 's/.* ([0-9]+) kernel drops.*/\1/' <<<"$cw_line")
+cw_rdrops=$(sed -E 's/.* ([0-9]+) ring drops.*/\1/' <<<"$cw_line")
+td_frames=$(awk '/packets captured/ {print $1}' "$dir/tcpdump.log")
+td_kdrops=$(awk '/dropped by kernel/ {print $1}' "$dir/tcpdump.log")
+
+printf '\nlive capture on a veth, %s frames sent by tcpreplay --topspeed at %s frames/s\n' "${sent:-?}" "${rate:-?}"
+printf '%-10s %14s %14s %12s\n' capturer "frames seen" "kernel drops" "ring drops"
+printf '%-10s %14s %14s %12s\n' camwatch "${cw_frames:-?}" "${cw_kdrops:-?}" "${cw_rdrops:-?}"
+printf '%-10s %14s %14s %12s\n' tcpdump "${td_frames:-?}" "${td_kdrops:-?}" "-"
