@@ -315,19 +315,37 @@ LiveCapture::EndReason LiveCapture::Impl::run() noexcept {
   fds[1] = pollfd{.fd = stop_fd_.get(), .events = POLLIN, .revents = 0};
   Clock::time_point next_check = Clock::now() + kStatsInterval;
   bool more_waiting = false;
+  // After stop(), frames already in the kernel ring are still taken: TPACKET_V3 hands a
+  // partly filled block over only when its timeout (poll_timeout) expires, so the loop goes on
+  // reading for one timeout (at most 0.5 s) and a little more before it returns, so a clean
+  // stop loses nothing that had arrived.
+  bool draining = false;
+  Clock::time_point drain_until{};
   for (;;) {
     // After a full batch the ring may hold more: look at the stop request without waiting and
     // go on reading.
-    const int ready = ::poll(fds.data(), fds.size(), more_waiting ? 0 : poll_timeout_ms_);
+    int wait_ms = more_waiting ? 0 : poll_timeout_ms_;
+    if (draining) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(drain_until - Clock::now()).count();
+      if (left <= 0 && !more_waiting) {
+        refresh_kernel_stats();
+        publish();
+        return EndReason::stopped;
+      }
+      wait_ms = more_waiting ? 0 : static_cast<int>(std::max<long long>(left, 0));
+    }
+    // While draining, the (sticky) stop eventfd is left out of the poll set.
+    const int ready = ::poll(fds.data(), draining ? 1 : fds.size(), wait_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return end(EndReason::error, "poll: %s", std::strerror(errno));
     }
-    if ((fds[1].revents & POLLIN) != 0) {
-      // stop() is final: the eventfd is left signalled, so a later run() returns at once too.
-      refresh_kernel_stats();
-      publish();
-      return EndReason::stopped;
+    if (!draining && (fds[1].revents & POLLIN) != 0) {
+      // stop() is final: the eventfd is left signalled, so a later run() stops at once too.
+      draining = true;
+      // Bounded, so that a long configured timeout cannot hold up a stop.
+      drain_until = Clock::now() + std::chrono::milliseconds(std::min(poll_timeout_ms_, 500) + 20);
+      fds[1].revents = 0;
     }
     const bool socket_event = (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
 
