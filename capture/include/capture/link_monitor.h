@@ -72,6 +72,7 @@ class LinkMonitor {
   LinkMonitor(const LinkMonitor&) = delete;
   LinkMonitor& operator=(const LinkMonitor&) = delete;
 
+  // Poll for POLLIN; POLLERR (poll reports it unasked) means an overrun: call drain() too.
   int fd() const noexcept;
   // Reads pending notifications without blocking; calls fn once per interface state change
   // (repeated notifications of an unchanged state are folded). Never throws; fn must not throw
