@@ -4,11 +4,11 @@
 #   tools/dev.sh demo    install deps, build, run the daemon live on throwaway veth interfaces in
 #                        a network namespace, play the bundled incident into them, show the alerts
 #   tools/dev.sh replay  install deps, build, replay the bundled incident offline
-#   tools/dev.sh test    install deps, then every build CI runs (warnings as errors, ASan+UBSan)
-#                        and the whole test suite in each
+#   tools/dev.sh test    install deps, then every build CI runs (warnings as errors, ASan+UBSan:
+#                        the whole test suite in each; TSan: the threaded parts)
 #   tools/dev.sh deps    only install missing Debian packages (needs root)
 #
-# Build trees go to build/ (release) and build-asan/ (sanitizers). Set JOBS to limit parallelism.
+# Build trees go to build/ (release), build-asan/ and build-tsan/ (sanitizers). Set JOBS to limit parallelism.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -133,14 +133,20 @@ run_ctest() {  # dir, label
 
 test_all() {
   deps
-  log "build 1/2: gcc, warnings as errors"
+  log "build 1/3: gcc, warnings as errors"
   configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAMWATCH_WERROR=ON
   run_ctest build "gcc release"
-  log "build 2/2: clang, AddressSanitizer + UndefinedBehaviorSanitizer"
+  log "build 2/3: clang, AddressSanitizer + UndefinedBehaviorSanitizer"
   CC=clang CXX=clang++ configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCAMWATCH_WERROR=ON \
     -DCAMWATCH_SANITIZE=address,undefined -DCAMWATCH_BUILD_BENCH=OFF
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_ctest build-asan "clang ASan+UBSan"
+  log "build 3/3: clang, ThreadSanitizer: the ring, live capture, link monitor, merger and live daemon"
+  CC=clang CXX=clang++ configure_and_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DCAMWATCH_WERROR=ON \
+    -DCAMWATCH_SANITIZE=thread -DCAMWATCH_BUILD_BENCH=OFF
+  log "tests: clang TSan (threaded parts)"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build-tsan --output-on-failure \
+    -j "$jobs" --timeout 600 -R 'SpscRing|LiveCapture|LinkMonitor|ObservationMerger|e2e[.]live_'
   log "all builds and tests passed"
 }
 
