@@ -18,6 +18,8 @@ using detail::StationTable;
 
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min() / 2;
 constexpr std::int64_t kFarFuture = std::numeric_limits<std::int64_t>::max() / 2;
+// Latest packet time accepted (year 2116): with kNever = -2^62 every difference stays in range.
+constexpr std::int64_t kMaxTimeNs = 4'600'000'000'000'000'000LL;
 
 std::int64_t to_ns(PacketTime t) { return t.time_since_epoch().count(); }
 std::int64_t to_ns(Duration d) { return d.count(); }
@@ -28,6 +30,9 @@ struct PendingMove {
   std::int64_t last_seen_on_from_ns;
   UplinkId from;
   UplinkId to;
+  // move + the notify_window_after in force when it moved: a reload changing the window does
+  // not strand or reorder the decisions already waiting.
+  std::int64_t deadline_ns;
 };
 
 // What the tracker remembers beyond the slot, only for stations that moved recently or were
@@ -84,6 +89,12 @@ class Tracker::Impl {
   void observe(const Observation& obs) {
     const std::int64_t t = to_ns(obs.time);
     ++stats_.observations;
+    // Times outside 1970..2116 cannot come from a real capture; keeping them out keeps every
+    // time difference below within int64.
+    if (t < 0 || t > kMaxTimeNs) [[unlikely]] {
+      ++stats_.ignored_sources;
+      return;
+    }
     if (t > clock_ns_) {
       clock_ns_ = t;
       if (clock_ns_ >= next_housekeeping_ns_) housekeeping();
@@ -107,6 +118,13 @@ class Tracker::Impl {
       Deadline d = deadlines_.top();
       deadlines_.pop();
       decide_expired(d.key, kFarFuture);
+    }
+    if (stats_.pending_moves != 0) {  // cannot happen; never leave a decision unmade
+      std::vector<std::uint64_t> keys;
+      for (const auto& [key, rec] : mobility_)
+        if (!rec.pending.empty()) keys.push_back(key);
+      std::sort(keys.begin(), keys.end());
+      for (std::uint64_t key : keys) decide_expired(key, kFarFuture);
     }
     while (!held_.empty()) {
       sink_.on_event(held_.front());
@@ -152,6 +170,7 @@ class Tracker::Impl {
     config_ = c;
     before_ns_ = to_ns(c.notify_window_before);
     after_ns_ = to_ns(c.notify_window_after);
+    release_delay_ns_ = std::max(release_delay_ns_, after_ns_);
     idle_ns_ = to_ns(c.idle_timeout);
     flap_window_ns_ = to_ns(c.flap_window);
     damping_ns_ = to_ns(c.flap_damping);
@@ -159,8 +178,26 @@ class Tracker::Impl {
     sweep_step_ns_ = sweep_step_for(sweep_interval_ns_, c.max_entries);
   }
 
+  std::uint64_t forget_uplink(UplinkId uplink) {
+    std::uint64_t forgotten = 0;
+    for (std::uint64_t i = 0; i < table_.capacity();) {
+      Slot& s = table_.at(i);
+      if (s.key != 0 && s.uplink == uplink) {
+        drop_mobility(s);
+        table_.erase_at(i);  // may shift a later entry into i: look at i again
+        ++forgotten;
+        continue;
+      }
+      ++i;
+    }
+    stats_.stations = table_.size();
+    return forgotten;
+  }
+
   bool restore(const StationView& v) {
     if (!v.key.mac.is_learnable()) return false;
+    const std::int64_t first = to_ns(v.first_seen), last = to_ns(v.last_seen);
+    if (first < 0 || first > kMaxTimeNs || last < 0 || last > kMaxTimeNs) return false;
     bool inserted = false;
     Slot* s = table_.find_or_insert(v.key.packed(), inserted);
     if (s == nullptr) return false;
@@ -272,7 +309,7 @@ class Tracker::Impl {
       auto& pending = rec->pending;
       for (std::size_t i = 0; i < pending.size();) {
         const PendingMove& p = pending[i];
-        if (p.to == obs.uplink && t >= p.move_ns - before_ns_ && t <= p.move_ns + after_ns_) {
+        if (p.to == obs.uplink && t >= p.move_ns - before_ns_ && t <= p.deadline_ns) {
           emit_move(key, p, EventKind::announced_move, obs.notification, t);
           pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
           --stats_.pending_moves;
@@ -294,7 +331,7 @@ class Tracker::Impl {
   }
 
   void on_move(Slot& s, UplinkId to, std::int64_t t) {
-    const PendingMove move{t, s.last_seen_ns, s.uplink, to};
+    const PendingMove move{t, s.last_seen_ns, s.uplink, to, t + after_ns_};
     s.uplink = to;
     s.last_seen_ns = std::max(s.last_seen_ns, t);
     if (s.frames != std::numeric_limits<std::uint32_t>::max()) ++s.frames;
@@ -372,7 +409,7 @@ class Tracker::Impl {
     auto pos = std::upper_bound(held_.begin(), held_.end(), e,
                                 [](const Event& a, const Event& b) { return a.time < b.time; });
     held_.insert(pos, e);
-    next_housekeeping_ns_ = std::min(next_housekeeping_ns_, to_ns(e.time) + after_ns_ + 1);
+    next_housekeeping_ns_ = std::min(next_housekeeping_ns_, to_ns(e.time) + release_delay_ns_ + 1);
   }
 
   // Decides the pending moves of `key` whose window closed before `clock_ns`.
@@ -383,7 +420,7 @@ class Tracker::Impl {
     if (rec == nullptr) return;
     auto& pending = rec->pending;
     for (std::size_t i = 0; i < pending.size();) {
-      if (pending[i].move_ns + after_ns_ < clock_ns) {
+      if (pending[i].deadline_ns < clock_ns) {
         emit_move(key, pending[i], EventKind::silent_move, Notification::none, kNever);
         pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
         --stats_.pending_moves;
@@ -399,7 +436,10 @@ class Tracker::Impl {
       deadlines_.pop();
       decide_expired(d.key, clock_ns_);
     }
-    while (!held_.empty() && to_ns(held_.front().time) + after_ns_ < clock_ns_) {
+    // After a reload shortened the window, moves decided under the old one may still come:
+    // events are held for the longer of the two until those are all decided.
+    if (stats_.pending_moves == 0) release_delay_ns_ = after_ns_;
+    while (!held_.empty() && to_ns(held_.front().time) + release_delay_ns_ < clock_ns_) {
       sink_.on_event(held_.front());
       held_.pop_front();
     }
@@ -413,13 +453,15 @@ class Tracker::Impl {
     }
     std::int64_t next = next_sweep_ns_;
     if (!deadlines_.empty()) next = std::min(next, deadlines_.top().at_ns + 1);
-    if (!held_.empty()) next = std::min(next, to_ns(held_.front().time) + after_ns_ + 1);
+    if (!held_.empty()) next = std::min(next, to_ns(held_.front().time) + release_delay_ns_ + 1);
     next_housekeeping_ns_ = next;
   }
 
   bool mobility_idle(const MobilityRecord& rec) const {
-    return rec.pending.empty() && clock_ns_ >= rec.damped_until_ns &&
-           clock_ns_ - rec.last_move_ns > flap_window_ns_ && clock_ns_ - rec.notify_ns > before_ns_;
+    // kNever means "no such time"; compared, never subtracted, so no overflow at any clock.
+    const bool moves_old = rec.last_move_ns == kNever || clock_ns_ - rec.last_move_ns > flap_window_ns_;
+    const bool notify_old = rec.notify_ns == kNever || clock_ns_ - rec.notify_ns > before_ns_;
+    return rec.pending.empty() && clock_ns_ >= rec.damped_until_ns && moves_old && notify_old;
   }
 
   // Aging reclaims memory incrementally: each call looks at a bounded slice of the table, so
@@ -462,6 +504,7 @@ class Tracker::Impl {
   EventSink& sink_;
   std::int64_t before_ns_;
   std::int64_t after_ns_;
+  std::int64_t release_delay_ns_ = after_ns_;  // how long events are held (see housekeeping)
   std::int64_t idle_ns_;
   std::int64_t flap_window_ns_;
   std::int64_t damping_ns_;
@@ -511,6 +554,7 @@ Tracker::~Tracker() = default;
 void Tracker::observe(const Observation& obs) noexcept { impl_->observe(obs); }
 void Tracker::advance(PacketTime now) noexcept { impl_->advance(now); }
 bool Tracker::restore(const StationView& view) noexcept { return impl_->restore(view); }
+std::uint64_t Tracker::forget_uplink(UplinkId uplink) noexcept { return impl_->forget_uplink(uplink); }
 void Tracker::finish() noexcept { impl_->finish(); }
 void Tracker::uplink_state(UplinkId uplink, bool up, PacketTime time) noexcept {
   impl_->uplink_state(uplink, up, time.time_since_epoch().count());

@@ -443,6 +443,59 @@ TEST(Tracker, KeepsItsTableWhenReconfiguredWithNewWindows) {
   EXPECT_EQ(f.tracker.stats().stations, 1U);
 }
 
+TEST(Tracker, StillDecidesAMoveThatWasPendingWhenTheWindowWasLengthened) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.frame(kT0 + seconds(1), kB, kVm);  // pending under the 2 s window
+  TrackerConfig c;
+  c.notify_window_after = seconds(5);
+  ASSERT_TRUE(f.tracker.reconfigure(c));
+  f.tracker.advance(kT0 + seconds(4));
+  EXPECT_EQ(f.tracker.stats().pending_moves, 0U) << "decided at its own deadline, not stranded";
+  EXPECT_EQ(f.tracker.stats().silent_moves, 1U);
+  f.tracker.advance(kT0 + seconds(7));  // held as long as the new window, for ordering
+  ASSERT_EQ(f.sink.events.size(), 1U);
+  EXPECT_EQ(f.sink.events[0].kind, EventKind::silent_move);
+}
+
+TEST(Tracker, KeepsPacketTimeOrderWhenTheWindowIsShortenedWithMovesPending) {
+  TrackerConfig c;
+  c.notify_window_after = seconds(10);
+  Fixture f(c);
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.frame(kT0, kA, kOther);
+  f.feed.frame(kT0 + seconds(1), kB, kVm);  // decided at +11 s
+  c.notify_window_after = seconds(1);
+  ASSERT_TRUE(f.tracker.reconfigure(c));
+  f.feed.frame(kT0 + seconds(2), kB, kOther);  // decided at +3 s
+  f.tracker.advance(kT0 + seconds(20));
+  ASSERT_EQ(f.sink.events.size(), 2U);
+  EXPECT_EQ(f.sink.events[0].station.mac, kVm);
+  EXPECT_EQ(f.sink.events[1].station.mac, kOther);
+}
+
+TEST(Tracker, ForgetsTheStationsOfARemovedUplinkSoTheyAreNotReportedAsMoves) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.frame(kT0, kA, kNlb);
+  f.feed.frame(kT0, kB, kOther);
+  EXPECT_EQ(f.tracker.forget_uplink(kA), 2U);
+  f.feed.frame(kT0 + seconds(1), kB, kVm);
+  f.tracker.finish();
+  EXPECT_TRUE(f.sink.events.empty());
+  EXPECT_EQ(f.tracker.stats().stations, 2U);
+}
+
+TEST(Tracker, IgnoresFramesWithImpossibleTimestampsInsteadOfOverflowing) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.frame(PacketTime(std::chrono::nanoseconds(9'000'000'000'000'000'000LL)), kB, kVm);
+  f.feed.frame(PacketTime(std::chrono::nanoseconds(-5)), kB, kVm);
+  f.tracker.finish();
+  EXPECT_TRUE(f.sink.events.empty());
+  EXPECT_EQ(f.tracker.stats().ignored_sources, 2U);
+}
+
 TEST(Tracker, RefusesToResizeItsTableWhenReconfigured) {
   Fixture f;
   TrackerConfig c;

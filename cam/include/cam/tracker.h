@@ -55,7 +55,7 @@ struct TrackerConfig {
 // Monotonic counters and gauges, read by exporters at scrape or summary time.
 struct TrackerStats {
   std::uint64_t observations = 0;        // frames given to observe()
-  std::uint64_t ignored_sources = 0;     // group or all-zero source MACs (never learned)
+  std::uint64_t ignored_sources = 0;     // group or all-zero source MACs, impossible times
   std::uint64_t stations = 0;            // gauge: stations in the table now
   std::uint64_t stations_learned = 0;    // stations ever added
   std::uint64_t stations_restored = 0;   // stations put back from a state file
@@ -103,7 +103,8 @@ class Tracker {
   // kFailoverAttribution after it went down carry it as `failed_uplink`.
   void uplink_state(UplinkId uplink, bool up, PacketTime time) noexcept;
 
-  // Applies new windows, flap and aging settings (SIGHUP) keeping the learned table. The table
+  // Applies new windows, flap and aging settings (SIGHUP) keeping the learned table; moves
+  // already waiting for their window keep the window they started with. The table
   // cannot be resized while running: returns false, changing nothing else either, when
   // config.max_entries differs. Throws std::invalid_argument on settings the constructor rejects.
   bool reconfigure(const TrackerConfig& config);
@@ -120,6 +121,10 @@ class Tracker {
   // was down is caught as a move by its first frame. Returns false when the table is full.
   // Call before the first observe(); `view.moves` and `view.last_move` are kept for display.
   bool restore(const StationView& view) noexcept;
+
+  // Forgets every station learned on `uplink` (a reload removed it): their next frames elsewhere
+  // are new stations, not moves, as after a restart without that uplink. Returns how many.
+  std::uint64_t forget_uplink(UplinkId uplink) noexcept;
 
   // Calls fn for every station in unspecified order. Not for the hot path.
   void for_each_station(const std::function<void(const StationView&)>& fn) const;
