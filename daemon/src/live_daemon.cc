@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -227,6 +228,19 @@ class Daemon {
         tracker_(config_.tracker, sink_),
         merger_(static_cast<std::size_t>(config_.capture.ring_entries)) {}
 
+  ~Daemon() {
+    // Also on an exception: no capture thread may outlive its Uplink (std::terminate).
+    for (auto& u : uplinks_) {
+      if (u->capture) u->capture->stop();
+    }
+    for (auto& u : uplinks_) {
+      if (u->thread.joinable()) u->thread.join();
+    }
+    if (signal_fd_ >= 0) ::close(signal_fd_);
+  }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
   int run() {
     block_signals();
     for (const UplinkConfig& u : config_.uplinks) add_uplink(u);
@@ -262,6 +276,7 @@ class Daemon {
       wait_for_work();
       handle_links();
       supervise_captures();
+      check_clock_step();
       feed_tracker(realtime_now() - config_.capture.merge_holdback);
       const auto now = SteadyClock::now();
       if (now >= next_save) {
@@ -284,13 +299,22 @@ class Daemon {
 
     sd_notify(0, "STOPPING=1");
     spdlog::info("stopping: draining captures and saving the table");
+    for (auto& u : uplinks_) {
+      if (u->capture) u->capture->stop();  // all drain at once, then join one by one
+    }
     for (auto& u : uplinks_) stop_capture(*u);
+    // Every ring emptied, not just what fits in staging once.
+    for (;;) {
+      feed_tracker(cam::PacketTime::max());
+      std::size_t left = 0;
+      for (auto& u : uplinks_) left += u->ring->size();
+      if (left == 0) break;
+    }
     for (auto& u : uplinks_) {
       const capture::LiveCaptureStats t = u->totals();
       spdlog::info("uplink {}: {} frames, {} malformed, {} kernel drops, {} interface drops, {} ring drops",
                    u->config.name, t.frames, t.malformed, t.kernel_drops, t.interface_drops, t.ring_drops);
     }
-    feed_tracker(cam::PacketTime::max());
     tracker_.finish();
     save_state();
     const cam::TrackerStats& s = tracker_.stats();
@@ -329,6 +353,10 @@ class Daemon {
     o.promiscuous = u.config.promiscuous;
     o.snaplen = config_.capture.snaplen;
     o.buffer_bytes = static_cast<int>(config_.capture.buffer_bytes);
+    // The kernel hands a partly filled block over after poll_timeout: keep it well inside the
+    // merge hold-back so a quiet uplink's frames are not released after newer ones.
+    o.poll_timeout = std::clamp(std::chrono::duration_cast<milliseconds>(config_.capture.merge_holdback) / 3,
+                                milliseconds(1), milliseconds(100));
     try {
       u.capture = std::make_unique<capture::LiveCapture>(o, u.id, *u.ring);
       u.waiting_reason.clear();
@@ -379,7 +407,7 @@ class Daemon {
       if (!u.capture && u.configured && now >= u.retry_at) {
         if (open_capture(u, false)) {
           spawn(u);
-          if (!u.link_up) queue_link(u, true);
+          refresh_link(u);
         }
       }
     }
@@ -392,12 +420,22 @@ class Daemon {
     link_events_.push_back(LinkEvent{realtime_now(), u.id, up});
   }
 
-  void report_initial_link_states() {
-    if (!link_monitor_) return;
-    for (auto& u : uplinks_) {
-      const capture::LinkChange c = link_monitor_->query(u->config.interface);
-      if (c.state != capture::LinkState::up) queue_link(*u, false);
+  // The kernel's word on the uplink's link: an interface can be opened (administratively up)
+  // and still have no carrier. Without a link monitor an open capture counts as up.
+  void refresh_link(Uplink& u) {
+    bool up = u.capture != nullptr;
+    if (link_monitor_) {
+      try {
+        up = link_monitor_->query(u.config.interface).state == capture::LinkState::up;
+      } catch (const std::exception& e) {
+        spdlog::debug("uplink {}: link state query failed: {}", u.config.name, e.what());
+      }
     }
+    if (up != u.link_up) queue_link(u, up);
+  }
+
+  void report_initial_link_states() {
+    for (auto& u : uplinks_) refresh_link(*u);
   }
 
   void handle_links() {
@@ -416,6 +454,7 @@ class Daemon {
 
   void feed_tracker(cam::PacketTime cutoff) {
     for (auto& u : uplinks_) merger_.pull(u->id, *u->ring);
+    for (auto& u : uplinks_) cutoff = merger_.limit_cutoff(u->id, *u->ring, cutoff);
     auto observe = [&](const cam::Observation& o) { tracker_.observe(o); };
     while (!link_events_.empty() && link_events_.front().time <= cutoff) {
       const LinkEvent e = link_events_.front();
@@ -425,6 +464,21 @@ class Daemon {
     }
     merger_.release(cutoff, observe);
     if (cutoff != cam::PacketTime::max()) tracker_.advance(cutoff);
+  }
+
+  // Frames carry CLOCK_REALTIME stamps. If the system clock is stepped back (NTP at boot), the
+  // frames staged before the step look newer than the cutoff and would hold every later frame
+  // behind them until the clock caught up: release them at once and say so.
+  void check_clock_step() {
+    const auto offset = realtime_now().time_since_epoch() - SteadyClock::now().time_since_epoch();
+    if (have_clock_offset_ && offset < clock_offset_ - seconds(1)) {
+      spdlog::warn("the system clock went back by {:.3f} s: releasing staged frames now; decisions wait for packet "
+                   "time to pass its previous high",
+                   std::chrono::duration<double>(clock_offset_ - offset).count());
+      feed_tracker(cam::PacketTime::max());
+    }
+    clock_offset_ = offset;
+    have_clock_offset_ = true;
   }
 
   // ---- state ----
@@ -468,6 +522,8 @@ class Daemon {
     // Blocked before any thread starts, so every thread inherits the mask and only the
     // signalfd sees them.
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // A reader of `events.path = "-"` going away must not kill the daemon before it saves.
+    std::signal(SIGPIPE, SIG_IGN);
     signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (signal_fd_ < 0) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
   }
@@ -510,8 +566,14 @@ class Daemon {
       const auto it = std::find_if(next.uplinks.begin(), next.uplinks.end(),
                                    [&](const UplinkConfig& c) { return c.name == u->config.name; });
       if (it == next.uplinks.end()) {
-        if (u->configured) spdlog::info("uplink {} removed", u->config.name);
-        stop_capture(*u);
+        if (u->configured) {
+          stop_capture(*u);
+          // Its stations are forgotten, as a restart without it would: otherwise renaming an
+          // uplink would report every station behind it as moving to the new name.
+          feed_tracker(realtime_now() - config_.capture.merge_holdback);
+          const std::uint64_t n = tracker_.forget_uplink(u->id);
+          spdlog::info("uplink {} removed; its {} stations forgotten", u->config.name, n);
+        }
         u->configured = false;
       } else if (!(*it == u->config) || !u->configured) {
         stop_capture(*u);
@@ -572,6 +634,8 @@ class Daemon {
   std::unique_ptr<capture::LinkMonitor> link_monitor_;
   std::deque<LinkEvent> link_events_;
   int signal_fd_ = -1;
+  std::chrono::nanoseconds clock_offset_{};  // realtime - steady, to notice clock steps
+  bool have_clock_offset_ = false;
   bool stopping_ = false;
   bool reload_requested_ = false;
   unsigned state_failures_in_row_ = 0;

@@ -58,3 +58,24 @@ TEST(ObservationMerger, StagesNoMoreThanItsBoundAndLeavesTheRestInTheRing) {
 
 }  // namespace
 }  // namespace camwatch::daemon
+
+namespace camwatch::daemon {
+namespace {
+
+TEST(ObservationMerger, NeverReleasesPastAFullUplinkWhoseRingStillHoldsOlderFrames) {
+  ObservationMerger m(2);
+  capture::SpscRing<cam::Observation> a(16), b(16);
+  for (int t : {10, 20, 30, 40}) a.try_write(obs(0, t, 1));  // a's staging fills at 20
+  b.try_write(obs(1, 35, 2));
+  m.pull(0, a);
+  m.pull(1, b);
+  cam::PacketTime cutoff = at_ms(100);
+  cutoff = m.limit_cutoff(0, a, cutoff);
+  cutoff = m.limit_cutoff(1, b, cutoff);
+  std::vector<int> order;
+  m.release(cutoff, [&](const cam::Observation& o) { order.push_back(o.uplink); });
+  EXPECT_EQ(order, (std::vector<int>{0, 0})) << "b's frame at 35 must wait for a's at 30";
+}
+
+}  // namespace
+}  // namespace camwatch::daemon

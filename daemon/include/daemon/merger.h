@@ -13,6 +13,7 @@
 // Thread-safety: the tracker thread only (it is the rings' single consumer).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -30,10 +31,10 @@ class ObservationMerger {
   std::size_t pull(cam::UplinkId uplink, capture::SpscRing<cam::Observation>& ring) {
     Staging& s = staging(uplink);
     s.compact_if_needed();
-    const std::size_t room = capacity_ - (s.items.size() - s.head);
+    const std::size_t room = std::min(capacity_ - (s.items.size() - s.head), ring.size());
     if (room == 0) return 0;
     const std::size_t old_size = s.items.size();
-    s.items.resize(old_size + room);
+    s.items.resize(old_size + room);  // only what the ring holds: an idle tick touches nothing
     const std::size_t got = ring.read(s.items.data() + old_size, room);
     s.items.resize(old_size + got);
     return got;
@@ -66,7 +67,18 @@ class ObservationMerger {
     }
   }
 
-  // Earliest staged time, or nullopt-like: returns false when nothing is staged.
+  // The latest time that may be released without overtaking frames still waiting in `ring`:
+  // when uplink's staging is full and its ring is not empty, frames older than the ones that
+  // wait could follow, so nothing newer than its last staged frame may go out yet.
+  cam::PacketTime limit_cutoff(cam::UplinkId uplink, const capture::SpscRing<cam::Observation>& ring,
+                               cam::PacketTime cutoff) const {
+    if (uplink >= staging_.size()) return cutoff;
+    const Staging& s = staging_[uplink];
+    if (s.items.size() - s.head < capacity_ || ring.size() == 0) return cutoff;
+    return std::min(cutoff, s.items.back().time);
+  }
+
+  // Earliest staged time: returns false when nothing is staged.
   bool earliest(cam::PacketTime& out) const {
     bool any = false;
     for (const Staging& s : staging_) {
