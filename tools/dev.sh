@@ -21,7 +21,7 @@ packages=(
   libpcap-dev libnl-3-dev libnl-route-3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libtoml11-dev
   libsystemd-dev libcap-ng-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  tcpdump iproute2 python3
+  tcpdump iproute2 procps python3
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
