@@ -561,7 +561,14 @@ class Daemon {
     }
     set_log_level(next.log_level);
 
-    // Uplinks: removed ones stop (their stations stay learned), changed ones restart, new ones start.
+    // Uplinks: removed ones stop and their stations are forgotten, changed ones restart (all of
+    // them when [capture] settings changed), new ones start. Reopened captures use `next`.
+    const CaptureConfig& a = config_.capture;
+    const CaptureConfig& b = next.capture;
+    const bool capture_changed = a.snaplen != b.snaplen || a.buffer_bytes != b.buffer_bytes ||
+                                 a.merge_holdback != b.merge_holdback;
+    if (a.ring_entries != b.ring_entries) spdlog::warn("[capture] ring_entries changed: takes effect after a restart");
+    next.capture.ring_entries = a.ring_entries;
     for (auto& u : uplinks_) {
       const auto it = std::find_if(next.uplinks.begin(), next.uplinks.end(),
                                    [&](const UplinkConfig& c) { return c.name == u->config.name; });
@@ -575,7 +582,7 @@ class Daemon {
           spdlog::info("uplink {} removed; its {} stations forgotten", u->config.name, n);
         }
         u->configured = false;
-      } else if (!(*it == u->config) || !u->configured) {
+      } else if (!(*it == u->config) || !u->configured || capture_changed) {
         stop_capture(*u);
         u->config = *it;
         u->configured = true;
