@@ -78,7 +78,7 @@ path = "$tmp/events.jsonl"
 path = "$tmp/cam.state"
 [capture]
 buffer_size = 4194304
-merge_holdback = "300ms"
+merge_holdback = "1s"  # generous: CI machines are loaded and sanitizer builds slow
 CFG
 }
 
