@@ -5,10 +5,11 @@
 #                        a network namespace, play the bundled incident into them, show the alerts
 #   tools/dev.sh replay  install deps, build, replay the bundled incident offline
 #   tools/dev.sh test    install deps, then every build CI runs (warnings as errors, ASan+UBSan:
-#                        the whole test suite in each; TSan: the threaded parts)
+#                        the whole test suite in each; TSan: the threaded parts; libFuzzer: a
+#                        short run of each fuzz target, FUZZ_SECONDS each, default 20)
 #   tools/dev.sh deps    only install missing Debian packages (needs root)
 #
-# Build trees go to build/ (release), build-asan/ and build-tsan/ (sanitizers). Set JOBS to limit parallelism.
+# Build trees go to build/ (release), build-asan/, build-tsan/ and build-fuzz/ (sanitizers). Set JOBS to limit parallelism.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -133,20 +134,26 @@ run_ctest() {  # dir, label
 
 test_all() {
   deps
-  log "build 1/3: gcc, warnings as errors"
+  log "build 1/4: gcc, warnings as errors"
   configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAMWATCH_WERROR=ON
   run_ctest build "gcc release"
-  log "build 2/3: clang, AddressSanitizer + UndefinedBehaviorSanitizer"
+  log "build 2/4: clang, AddressSanitizer + UndefinedBehaviorSanitizer"
   CC=clang CXX=clang++ configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCAMWATCH_WERROR=ON \
     -DCAMWATCH_SANITIZE=address,undefined -DCAMWATCH_BUILD_BENCH=OFF
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_ctest build-asan "clang ASan+UBSan"
-  log "build 3/3: clang, ThreadSanitizer: the ring, live capture, link monitor, merger and live daemon"
+  log "build 3/4: clang, ThreadSanitizer: the ring, live capture, link monitor, merger and live daemon"
   CC=clang CXX=clang++ configure_and_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DCAMWATCH_WERROR=ON \
     -DCAMWATCH_SANITIZE=thread -DCAMWATCH_BUILD_BENCH=OFF
   log "tests: clang TSan (threaded parts)"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build-tsan --output-on-failure \
     -j "$jobs" --timeout 600 -R 'SpscRing|LiveCapture|LinkMonitor|ObservationMerger|e2e[.]live_'
+  log "build 4/4: clang libFuzzer (ASan+UBSan): decoder, capture files, state file, config"
+  CC=clang CXX=clang++ configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCAMWATCH_WERROR=ON \
+    -DCAMWATCH_SANITIZE=address,undefined -DCAMWATCH_BUILD_FUZZERS=ON -DCAMWATCH_BUILD_BENCH=OFF \
+    -DCAMWATCH_BUILD_TESTS=OFF
+  log "fuzzing each target for ${FUZZ_SECONDS:-20} s (long runs: fuzz/run.sh build-fuzz 3600)"
+  bash fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-20}"
   log "all builds and tests passed"
 }
 
