@@ -162,5 +162,5 @@ case "${1:-}" in
   replay) deps; configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; demo_replay ;;
   test) test_all ;;
   deps) deps ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
