@@ -76,16 +76,6 @@ std::string grouped(std::uint64_t n) {
   return out;
 }
 
-bool valid_uplink_name(std::string_view name) {
-  if (name.empty() || name.size() > 32) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 struct Args {
   std::vector<std::string> items;
   std::size_t pos = 0;
@@ -222,7 +212,7 @@ int cmd_replay(Args& args) {
       auto eq = value.find('=');
       if (eq == std::string::npos) throw UsageError("--uplink takes NAME=FILE, got '" + value + "'");
       ReplayInput in{value.substr(0, eq), value.substr(eq + 1)};
-      if (!valid_uplink_name(in.uplink)) {
+      if (!is_valid_uplink_name(in.uplink)) {
         throw UsageError("uplink name '" + in.uplink + "' must be 1-32 characters of A-Z a-z 0-9 _ - .");
       }
       if (in.path.empty()) throw UsageError("--uplink " + in.uplink + "= needs a file");

@@ -872,11 +872,7 @@ class Loader {
            "must be at most " + std::to_string(kMaxUplinkNameLength) + " characters, got " +
                std::to_string(name.size()));
     }
-    const bool ok = std::all_of(name.begin(), name.end(), [](char c) {
-      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' ||
-             c == '.' || c == '-';
-    });
-    if (!ok) {
+    if (!is_valid_uplink_name(name)) {
       fail(v, key, "may contain only letters, digits, '_', '.' and '-', got " + quote(name));
     }
   }
@@ -913,6 +909,14 @@ std::optional<cam::Duration> parse_duration(const std::string& text) {
   cam::Duration d{};
   if (parse_duration_text(text, d) != DurationStatus::ok) return std::nullopt;
   return d;
+}
+
+bool is_valid_uplink_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxUplinkNameLength) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '-';
+  });
 }
 
 std::vector<std::string> known_config_keys() {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cam/tracker.h"
@@ -73,6 +74,10 @@ inline constexpr const char* kDefaultConfigPath = "/etc/camwatch/camwatch.toml";
 
 // Reads and validates `path`. Throws ConfigError (see above).
 Config load_config(const std::string& path);
+
+// The rule for uplink names, in the config file and on the command line: 1-32 characters of
+// A-Z a-z 0-9 _ . -
+bool is_valid_uplink_name(std::string_view name);
 
 // Parses a duration string: DIGITS[.DIGITS]UNIT with UNIT one of ns, us, ms, s, m, h
 // ("500ms", "2s", "1.5s", "5m", "1h", "250us"); exact decimal, rounded to the nanosecond.
