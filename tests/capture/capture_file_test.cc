@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "testsupport/fifo_feeder.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,37 +200,7 @@ std::string open_error(const std::string& path) {
   return "";
 }
 
-// Writes `bytes` into a named FIFO from a thread, as `tcpdump -w fifo` would.
-class FifoFeeder {
- public:
-  FifoFeeder(const std::string& path, Bytes bytes) : path_(path) {
-    std::signal(SIGPIPE, SIG_IGN);  // a reader that stops early makes write() fail with EPIPE instead
-    if (::mkfifo(path.c_str(), 0600) != 0) std::abort();
-    writer_ = std::thread([path, bytes = std::move(bytes)] {
-      const int fd = ::open(path.c_str(), O_WRONLY);  // waits for the reader
-      if (fd < 0) return;
-      std::size_t done = 0;
-      while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n <= 0) break;
-        done += static_cast<std::size_t>(n);
-      }
-      ::close(fd);
-    });
-  }
-  ~FifoFeeder() {
-    // Releases a writer still waiting for a reader (the test failed before opening the FIFO).
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK);
-    if (fd >= 0) ::close(fd);
-    writer_.join();
-  }
-  FifoFeeder(const FifoFeeder&) = delete;
-  FifoFeeder& operator=(const FifoFeeder&) = delete;
-
- private:
-  std::string path_;
-  std::thread writer_;
-};
+using testsupport::FifoFeeder;
 
 Bytes rarp_frame(const char* source) { return FrameBuilder().source(mac(source)).rarp_request(mac(source)).build(); }
 

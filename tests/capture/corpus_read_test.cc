@@ -5,6 +5,8 @@
 // libpcap path instead of the map, and must give the same frames. Skipped without the corpus.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "testsupport/fifo_feeder.h"
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -316,37 +318,7 @@ LibpcapOutcome read_with_libpcap(const std::string& path) {
   return out;
 }
 
-// Feeds a file into a named FIFO from a thread.
-class FifoFeeder {
- public:
-  FifoFeeder(const std::string& path, Bytes bytes) : path_(path) {
-    std::signal(SIGPIPE, SIG_IGN);  // a reader that stops early makes write() fail with EPIPE instead
-    if (::mkfifo(path.c_str(), 0600) != 0) std::abort();
-    writer_ = std::thread([path, bytes = std::move(bytes)] {
-      const int fd = ::open(path.c_str(), O_WRONLY);
-      if (fd < 0) return;
-      std::size_t done = 0;
-      while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n <= 0) break;
-        done += static_cast<std::size_t>(n);
-      }
-      ::close(fd);
-    });
-  }
-  ~FifoFeeder() {
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK);  // releases a writer nobody met
-    if (fd >= 0) ::close(fd);
-    writer_.join();
-    ::unlink(path_.c_str());
-  }
-  FifoFeeder(const FifoFeeder&) = delete;
-  FifoFeeder& operator=(const FifoFeeder&) = delete;
-
- private:
-  std::string path_;
-  std::thread writer_;
-};
+using testsupport::FifoFeeder;
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
 class TempDir {
