@@ -47,6 +47,10 @@ void load_and_restore(fuzz::FuzzInputFile& file, const std::uint8_t* data, std::
   static const std::vector<std::string> uplink_names = {"vmnic2", "vmnic3", "other"};
   const std::size_t restored = daemon::restore_into(state, tracker, uplink_names);
   if (restored > state.stations.size() || restored > config.max_entries) __builtin_trap();
+  // The NLB gauge must match the flags of what the table holds, whatever the file said.
+  std::uint64_t flagged = 0;
+  tracker.for_each_station([&](const cam::StationView& v) { flagged += v.nlb_host ? 1 : 0; });
+  if (tracker.stats().nlb_hosts != flagged || flagged > tracker.stats().stations) __builtin_trap();
 }
 
 }  // namespace

@@ -6,8 +6,8 @@ usage: seeds.py REPO_DIR OUT_DIR
 OUT_DIR/<target>/ gets, for fuzz_decoder: every frame of pcaps/*.pcap (classic pcap, either byte
 order, micro or nanoseconds) prefixed with the 2-byte "extra wire bytes" the fuzzer reads;
 fuzz_capture_file: the pcaps whole, plus ../shared/corpus/{real,malformed} when present;
-fuzz_config: config/camwatch.toml and a small file with uplinks; fuzz_state_file: a hand-made
-valid state file (docs/STATE_FILE.md).
+fuzz_config: config/camwatch.toml and a small file with uplinks; fuzz_state_file: hand-made
+valid state files of versions 2 and 1 (docs/STATE_FILE.md).
 """
 import hashlib
 import os
@@ -42,18 +42,35 @@ def put(directory, blob):
         f.write(blob)
 
 
-def state_file():
-    names = [b"vmnic2", b"vmnic3"]
-    body = b"CAMWSTAT" + struct.pack("<Iq", 1, 1_700_000_000_000_000_000) + struct.pack("<I", len(names))
+def state_header(version, names, count):
+    body = b"CAMWSTAT" + struct.pack("<Iq", version, 1_700_000_000_000_000_000) + struct.pack("<I", len(names))
     for name in names:
         body += struct.pack("<H", len(name)) + name
+    return body + struct.pack("<Q", count)
+
+
+def state_file_v1():
     stations = [
         ((10 << 48) | 0x005056000001, 0, 5, 1_699_999_000_000_000_000, 1_700_000_000_000_000_000, 1),
         (0x005056000002, 1, 1, 1_699_999_500_000_000_000, 1_699_999_600_000_000_000, 0),
     ]
-    body += struct.pack("<Q", len(stations))
+    body = state_header(1, [b"vmnic2", b"vmnic3"], len(stations))
     for key, uplink, frames, first, last, moves in stations:
         body += struct.pack("<QHHIqqII", key, uplink, 0, frames, first, last, moves, 0)
+    return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def state_file_v2():
+    # key, uplink, flags (bit 0: NLB host), notification kind, moves, last_seen_ns, first_seen_s,
+    # last_move_s, notify_s
+    stations = [
+        ((10 << 48) | 0x005056000001, 0, 0, 1, 2, 1_700_000_000_000_000_000, 1_699_999_000, 1_699_999_900, 1_699_999_899),
+        (0x005056000002, 1, 0, 0, 0, 1_699_999_600_000_000_000, 1_699_999_500, 0, 0),
+        ((5 << 48) | 0x02010A001464, 1, 1, 3, 255, 1_699_999_700_000_000_000, 1_699_999_100, 1_699_999_650, 1_699_999_640),
+    ]
+    body = state_header(2, [b"vmnic2", b"vmnic3"], len(stations))
+    for key, uplink, flags, kind, moves, last, first, move, notify in stations:
+        body += struct.pack("<QHBBIqIIII", key, uplink, flags, kind, moves, last, first, move, notify, 0)
     return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
 
 
@@ -104,7 +121,8 @@ def main():
 
     shutil.copy(os.path.join(repo, "config", "camwatch.toml"), dirs["fuzz_config"])
     put(dirs["fuzz_config"], CONFIG_WITH_UPLINKS)
-    put(dirs["fuzz_state_file"], state_file())
+    put(dirs["fuzz_state_file"], state_file_v2())
+    put(dirs["fuzz_state_file"], state_file_v1())
 
     for target, d in dirs.items():
         print(f"seeds: {target}: {len(os.listdir(d))} files")

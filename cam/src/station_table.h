@@ -18,22 +18,46 @@
 #include <memory>
 #include <new>
 
+#include "cam/types.h"
+
 namespace camwatch::cam::detail {
 
 __extension__ typedef unsigned __int128 Uint128;  // GCC/Clang builtin; __extension__ keeps -Wpedantic quiet
 
+// What the table knows of one station, packed so that a lookup touches one 32-byte slot (two
+// per cache line) and 1M stations fit in ~43 MB. Times other than last_seen are Unix seconds in a
+// u32: enough for display (`camwatch table`) and for the state file, and they leave room for
+// the display fields without growing the slot. Seconds saturate at 2^32-1 (year 2106; the
+// tracker accepts packet times up to 2116), and for the fields where 0 means "none" a time in
+// the first second of 1970 is stored as 1.
 struct Slot {
-  std::uint64_t key;          // StationKey::packed(); 0 = empty
-  std::int64_t last_seen_ns;  // packet time of the last frame
-  std::int64_t first_seen_ns;
-  std::uint32_t frames;       // saturating
+  std::uint64_t key;           // StationKey::packed(); 0 = empty
+  std::int64_t last_seen_ns;   // packet time of the last frame: aging needs nanoseconds
+  std::uint32_t first_seen_s;  // Unix seconds of the first frame (since it was last learned)
+  std::uint32_t last_move_s;   // Unix seconds of the last move, damped and flapping ones too; 0 = never
+  std::uint32_t notify_s;      // Unix seconds of the last notification announcing it (any uplink); 0 = none
   std::uint16_t uplink;
-  std::uint8_t flags;         // kSlotHasMobility, ...
-  std::uint8_t moves;         // saturating
+  std::uint8_t flags;          // kSlotHasMobility, kind of the last notification, kSlotNlbHost
+  std::uint8_t moves;          // saturating
 };
-static_assert(sizeof(Slot) == 32);
+static_assert(sizeof(Slot) == 32, "two slots per cache line; the memory target is <= 64 B per station");
 
 inline constexpr std::uint8_t kSlotHasMobility = 1U << 0;  // a MobilityRecord exists for it
+// Bits 1-2: the cam::Notification of the last notification frame announcing the station
+// (Notification::none when notify_s is 0).
+inline constexpr unsigned kSlotNotifyShift = 1;
+inline constexpr std::uint8_t kSlotNotifyMask = 0x3U << kSlotNotifyShift;
+static_assert(kNotificationKinds <= 4 && static_cast<unsigned>(Notification::unsolicited_na) <= 3,
+              "every cam::Notification must fit in the slot's two notification bits");
+inline constexpr std::uint8_t kSlotNlbHost = 1U << 3;  // it sent a Windows NLB heartbeat
+
+constexpr Notification slot_notification(std::uint8_t flags) {
+  return static_cast<Notification>((flags & kSlotNotifyMask) >> kSlotNotifyShift);
+}
+constexpr std::uint8_t with_slot_notification(std::uint8_t flags, Notification kind) {
+  return static_cast<std::uint8_t>((flags & ~kSlotNotifyMask) |
+                                   ((static_cast<unsigned>(kind) << kSlotNotifyShift) & kSlotNotifyMask));
+}
 
 class StationTable {
  public:

@@ -25,6 +25,23 @@ std::int64_t to_ns(PacketTime t) { return t.time_since_epoch().count(); }
 std::int64_t to_ns(Duration d) { return d.count(); }
 PacketTime from_ns(std::int64_t v) { return PacketTime(Duration(v)); }
 
+constexpr std::int64_t kNsPerSecond = 1'000'000'000;
+
+// A packet time as the slot's u32 Unix seconds, rounded down and saturating (kMaxTimeNs is in
+// 2116, u32 seconds end in 2106), so nothing wraps. Times before 1970 never reach the table.
+std::uint32_t slot_seconds(std::int64_t ns) {
+  return static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(ns / kNsPerSecond, 0, std::numeric_limits<std::uint32_t>::max()));
+}
+// For slot fields where 0 means "none": a time in 1970's first second is stored as 1.
+std::uint32_t slot_seconds_set(std::int64_t ns) { return std::max<std::uint32_t>(1, slot_seconds(ns)); }
+// The view's time of a "0 = none" field, and back (epoch or earlier = none).
+PacketTime from_slot_seconds(std::uint32_t s) { return PacketTime(std::chrono::seconds(s)); }
+std::uint32_t optional_slot_seconds(PacketTime t) {
+  const std::int64_t ns = to_ns(t);
+  return ns <= 0 ? 0 : slot_seconds_set(std::min(ns, kMaxTimeNs));
+}
+
 struct PendingMove {
   std::int64_t move_ns;
   std::int64_t last_seen_on_from_ns;
@@ -100,8 +117,9 @@ class Tracker::Impl {
       if (clock_ns_ >= next_housekeeping_ns_) housekeeping();
     }
     if (obs.notification != Notification::none) [[unlikely]] note_notification(obs, t);
-    if (obs.flags != 0 && obs.has(ObservationFlag::nlb_heartbeat)) ++stats_.nlb_heartbeats;
-    learn(obs, t);
+    Slot* s = learn(obs, t);
+    // After learn(): a station whose first frame announces itself is in the table by now.
+    if (obs.notification != Notification::none || obs.flags != 0) [[unlikely]] note_display(obs, s, t);
   }
 
   void advance(PacketTime now) {
@@ -139,14 +157,13 @@ class Tracker::Impl {
       StationView v;
       v.key = StationKey::unpack(s.key);
       v.uplink = s.uplink;
-      v.first_seen = from_ns(s.first_seen_ns);
+      v.first_seen = from_slot_seconds(s.first_seen_s);
       v.last_seen = from_ns(s.last_seen_ns);
-      v.frames = s.frames;
       v.moves = s.moves;
-      if ((s.flags & detail::kSlotHasMobility) != 0) {
-        auto it = mobility_.find(s.key);
-        if (it != mobility_.end() && it->second.last_move_ns != kNever) v.last_move = from_ns(it->second.last_move_ns);
-      }
+      v.last_move = from_slot_seconds(s.last_move_s);  // 0: the epoch, "never"
+      v.last_notification = from_slot_seconds(s.notify_s);
+      v.notification = detail::slot_notification(s.flags);
+      v.nlb_host = (s.flags & detail::kSlotNlbHost) != 0;
       fn(v);
     }
   }
@@ -183,14 +200,14 @@ class Tracker::Impl {
     for (std::uint64_t i = 0; i < table_.capacity();) {
       Slot& s = table_.at(i);
       if (s.key != 0 && s.uplink == uplink) {
-        drop_mobility(s);
-        table_.erase_at(i);  // may shift a later entry into i: look at i again
+        erase_station(i);  // may shift a later entry into i: look at i again
         ++forgotten;
         continue;
       }
       ++i;
     }
     stats_.stations = table_.size();
+    stats_.stations_evicted += forgotten;
     return forgotten;
   }
 
@@ -202,10 +219,16 @@ class Tracker::Impl {
     Slot* s = table_.find_or_insert(v.key.packed(), inserted);
     if (s == nullptr) return false;
     s->uplink = v.uplink;
-    s->first_seen_ns = to_ns(v.first_seen);
-    s->last_seen_ns = to_ns(v.last_seen);
-    s->frames = static_cast<std::uint32_t>(std::min<std::uint64_t>(v.frames, std::numeric_limits<std::uint32_t>::max()));
+    s->first_seen_s = slot_seconds(first);
+    s->last_seen_ns = last;
     s->moves = static_cast<std::uint8_t>(std::min<std::uint32_t>(v.moves, std::numeric_limits<std::uint8_t>::max()));
+    s->last_move_s = optional_slot_seconds(v.last_move);
+    // A kind needs a time and a time a kind: the view must read back as it would from a frame.
+    const auto kind = static_cast<unsigned>(v.notification);
+    const bool notified = kind != 0 && kind < static_cast<unsigned>(kNotificationKinds) && to_ns(v.last_notification) > 0;
+    s->notify_s = notified ? optional_slot_seconds(v.last_notification) : 0;
+    s->flags = detail::with_slot_notification(s->flags, notified ? v.notification : Notification::none);
+    set_nlb_host(*s, v.nlb_host);
     if (inserted) ++stats_.stations_restored;
     stats_.stations = table_.size();
     return true;
@@ -218,46 +241,91 @@ class Tracker::Impl {
  private:
   bool idle_expired(const Slot& s, std::int64_t t) const { return t - s.last_seen_ns > idle_ns_; }
 
-  void learn(const Observation& obs, std::int64_t t) {
+  // Learns the frame's source; returns its slot, or nullptr when it was not learned (not a
+  // station, or the table is full). The pointer is good until a station is next removed (the
+  // sweep, forget_uplink), which cannot happen before observe() returns.
+  Slot* learn(const Observation& obs, std::int64_t t) {
     if (!obs.source.is_learnable()) [[unlikely]] {
       ++stats_.ignored_sources;
-      return;
+      return nullptr;
     }
     const std::uint64_t key = StationKey{obs.vlan, obs.source}.packed();
     bool inserted = false;
     Slot* s = table_.find_or_insert(key, inserted);
     if (s == nullptr) [[unlikely]] {
       refuse(obs, t);
-      return;
+      return nullptr;
     }
     if (inserted) [[unlikely]] {
       start_station(*s, obs.uplink, t);
-      return;
+      return s;
     }
     if (s->uplink == obs.uplink && !idle_expired(*s, t)) [[likely]] {
       s->last_seen_ns = std::max(s->last_seen_ns, t);
-      if (s->frames != std::numeric_limits<std::uint32_t>::max()) ++s->frames;
-      return;
+      return s;
     }
     if (idle_expired(*s, t)) {
       // The switch aged it out too and floods until it re-learns: a new station, not a move.
       ++stats_.stations_aged;
       drop_mobility(*s);
       start_station(*s, obs.uplink, t);
-      return;
+      return s;
     }
     on_move(*s, obs.uplink, t);
+    return s;
   }
 
+  // A new station, or one heard again after aging: nothing of its past is kept.
   void start_station(Slot& s, UplinkId uplink, std::int64_t t) {
     s.uplink = uplink;
-    s.first_seen_ns = t;
+    s.first_seen_s = slot_seconds(t);
     s.last_seen_ns = t;
-    s.frames = 1;
+    s.last_move_s = 0;
+    s.notify_s = 0;
     s.moves = 0;
+    set_nlb_host(s, false);  // before flags are cleared: keeps the nlb_hosts gauge exact
     s.flags = 0;
     ++stats_.stations_learned;
     stats_.stations = table_.size();
+  }
+
+  // The only writer of kSlotNlbHost outside erase_station(): the gauge moves with the bit.
+  void set_nlb_host(Slot& s, bool nlb) {
+    const bool was = (s.flags & detail::kSlotNlbHost) != 0;
+    if (was == nlb) return;
+    if (nlb) {
+      s.flags |= detail::kSlotNlbHost;
+      ++stats_.nlb_hosts;
+    } else {
+      s.flags &= static_cast<std::uint8_t>(~detail::kSlotNlbHost);
+      --stats_.nlb_hosts;
+    }
+  }
+
+  // Removes the station at `index` for good (aging sweep, forget_uplink).
+  void erase_station(std::uint64_t index) {
+    Slot& s = table_.at(index);
+    drop_mobility(s);
+    set_nlb_host(s, false);
+    table_.erase_at(index);
+  }
+
+  // What a frame with a notification or a flag tells `camwatch table`, after `learned` (the
+  // frame's own source, or nullptr) was learned. Never part of a decision.
+  void note_display(const Observation& obs, Slot* learned, std::int64_t t) {
+    if (obs.has(ObservationFlag::nlb_heartbeat)) {
+      ++stats_.nlb_heartbeats;
+      if (learned != nullptr) set_nlb_host(*learned, true);
+    }
+    if (obs.notification == Notification::none || !obs.notified.is_learnable()) return;
+    // The announced station, on any uplink: usually the sender itself (RARP, GARP), which is
+    // `learned`; an NA's target link-layer address may name another one.
+    Slot* s = obs.notified == obs.source ? learned : table_.find(StationKey{obs.vlan, obs.notified}.packed());
+    if (s == nullptr || idle_expired(*s, t)) return;  // not in the table (or aged): nothing to show it on
+    const std::uint32_t at = slot_seconds_set(t);
+    if (at < s->notify_s) return;  // an older frame arriving late: keep the latest
+    s->notify_s = at;
+    s->flags = detail::with_slot_notification(s->flags, obs.notification);
   }
 
   void refuse(const Observation& obs, std::int64_t t) {
@@ -334,8 +402,9 @@ class Tracker::Impl {
     const PendingMove move{t, s.last_seen_ns, s.uplink, to, t + after_ns_};
     s.uplink = to;
     s.last_seen_ns = std::max(s.last_seen_ns, t);
-    if (s.frames != std::numeric_limits<std::uint32_t>::max()) ++s.frames;
     if (s.moves != std::numeric_limits<std::uint8_t>::max()) ++s.moves;
+    // For display, every move (damped and flapping ones too); it outlives the MobilityRecord.
+    s.last_move_s = std::max(s.last_move_s, slot_seconds_set(t));
 
     MobilityRecord& rec = mobility(s);
     rec.last_move_ns = t;
@@ -474,8 +543,7 @@ class Tracker::Impl {
     for (std::uint64_t i = sweep_cursor_; i < end;) {
       Slot& s = table_.at(i);
       if (s.key != 0 && idle_expired(s, clock_ns_)) {
-        drop_mobility(s);
-        table_.erase_at(i);  // may shift a later entry into i: look at i again
+        erase_station(i);  // may shift a later entry into i: look at i again
         ++stats_.stations_aged;
         continue;
       }

@@ -1,6 +1,7 @@
 #include "daemon/state_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,9 +24,13 @@ namespace camwatch::daemon {
 namespace {
 
 constexpr std::uint8_t kMagic[8] = {'C', 'A', 'M', 'W', 'S', 'T', 'A', 'T'};
-constexpr std::uint32_t kVersion = 1;
+// Version written. Version 1 (no display fields, a frame count instead) is still read, so an
+// upgrade keeps the table; docs/STATE_FILE.md describes both.
+constexpr std::uint32_t kVersion = 2;
+constexpr std::uint32_t kOldestVersionRead = 1;
 constexpr std::size_t kHeaderBytes = 8 + 4 + 8 + 4;  // magic, version, saved_at_ns, uplink count
-constexpr std::size_t kRecordBytes = 40;
+constexpr std::size_t kRecordBytes = 40;              // both versions
+constexpr std::uint8_t kRecordNlbHost = 1U << 0;      // v2 record flags: the only bit defined
 constexpr std::size_t kChecksumBytes = 4;
 constexpr std::size_t kMinNameEntryBytes = 2 + 1;  // u16 length + at least one byte
 constexpr std::size_t kMaxNameBytes = 32;          // config's limit for uplink names
@@ -301,18 +306,80 @@ void write_header(BufferedWriter& out, const cam::Tracker& tracker, const std::v
   out.commit(8);
 }
 
+// Unix seconds as the record's u32, rounded down and saturating; the tracker's views already
+// hold whole seconds in range, so this only guards the encoding. 0 (the epoch) means none.
+std::uint32_t record_seconds(cam::PacketTime t) {
+  const std::int64_t s = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+  return static_cast<std::uint32_t>(std::clamp<std::int64_t>(s, 0, std::numeric_limits<std::uint32_t>::max()));
+}
+
+// A version 2 record (docs/STATE_FILE.md). A kind without a time is written as none, so that a
+// file this code writes always passes its own content checks.
 void encode_record(std::uint8_t* r, const cam::StationView& v) {
+  const std::uint32_t notify_s = record_seconds(v.last_notification);
+  const auto kind = static_cast<std::uint8_t>(v.notification);
+  const bool notified = notify_s != 0 && kind != 0 && kind < cam::kNotificationKinds;
   put_u64(r + 0, v.key.packed());
   put_u16(r + 8, v.uplink);
-  put_u16(r + 10, 0);
-  put_u32(r + 12, static_cast<std::uint32_t>(std::min<std::uint64_t>(v.frames, std::numeric_limits<std::uint32_t>::max())));
-  put_i64(r + 16, v.first_seen.time_since_epoch().count());
-  put_i64(r + 24, v.last_seen.time_since_epoch().count());
-  put_u32(r + 32, v.moves);
+  r[10] = v.nlb_host ? kRecordNlbHost : 0;
+  r[11] = notified ? kind : 0;
+  put_u32(r + 12, v.moves);
+  put_i64(r + 16, v.last_seen.time_since_epoch().count());
+  put_u32(r + 24, record_seconds(v.first_seen));
+  put_u32(r + 28, record_seconds(v.last_move));
+  put_u32(r + 32, notified ? notify_s : 0);
   put_u32(r + 36, 0);
 }
 
 // ---- loading ----
+
+cam::PacketTime from_seconds(std::uint32_t s) { return cam::PacketTime(std::chrono::seconds(s)); }
+
+// Version 1: frames (r + 12) is read over and dropped; the display fields stay empty.
+void decode_record_v1(const std::uint8_t* r, SavedStation& s) {
+  s.first_seen = cam::PacketTime(cam::Duration(get_i64(r + 16)));
+  s.last_seen = cam::PacketTime(cam::Duration(get_i64(r + 24)));
+  s.moves = get_u32(r + 32);
+}
+
+void decode_record_v2(const std::uint8_t* r, SavedStation& s) {
+  s.nlb_host = (r[10] & kRecordNlbHost) != 0;
+  s.moves = get_u32(r + 12);
+  s.last_seen = cam::PacketTime(cam::Duration(get_i64(r + 16)));
+  s.first_seen = from_seconds(get_u32(r + 24));
+  s.last_move = from_seconds(get_u32(r + 28));
+  const std::uint32_t notify_s = get_u32(r + 32);
+  if (r[11] < cam::kNotificationKinds && notify_s != 0) {  // anything else fails the content check
+    s.notification = static_cast<cam::Notification>(r[11]);
+    s.last_notification = from_seconds(notify_s);
+  }
+}
+
+// What is impossible in a record beyond its key and uplink, with the offset of the field in the
+// record; nullptr when nothing is.
+const char* record_problem(std::uint32_t version, const std::uint8_t* r, std::uint64_t& field) {
+  if (version == 1) {
+    field = 0;
+    return get_u16(r + 10) != 0 || get_u32(r + 36) != 0 ? "has non-zero reserved bytes" : nullptr;
+  }
+  if ((r[10] & ~kRecordNlbHost) != 0) {
+    field = 10;
+    return "has unknown flag bits";
+  }
+  if (r[11] >= cam::kNotificationKinds) {
+    field = 11;
+    return "has an unknown notification kind";
+  }
+  if ((r[11] == 0) != (get_u32(r + 32) == 0)) {
+    field = 11;
+    return "has a notification kind without a time or a time without a kind";
+  }
+  if (get_u32(r + 36) != 0) {
+    field = 36;
+    return "has non-zero reserved bytes";
+  }
+  return nullptr;
+}
 
 [[noreturn]] void fail_at(const std::string& path, const std::string& what, std::uint64_t at) {
   throw StateFileError(path + ": " + what + ", at byte " + std::to_string(at));
@@ -407,7 +474,10 @@ class FileDescriptor {
 
 }  // namespace
 
-void save_state(const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names) {
+namespace {
+
+// Writes the whole state to `fd` (named `path` in messages). Throws StateFileError.
+void write_state(int fd, const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names) {
   check_uplink_names(path, uplink_names);
   const std::uint64_t stations = tracker.stats().stations;
   if (stations > kMaxStations) {
@@ -415,8 +485,7 @@ void save_state(const std::string& path, const cam::Tracker& tracker, const std:
                          std::to_string(kMaxStations) + ")");
   }
 
-  TemporaryFile temp(path);
-  BufferedWriter out(temp.fd());
+  BufferedWriter out(fd);
   write_header(out, tracker, uplink_names, stations);
 
   std::uint64_t written = 0;
@@ -444,9 +513,31 @@ void save_state(const std::string& path, const cam::Tracker& tracker, const std:
   put_u32(out.room(kChecksumBytes), out.crc());
   out.commit(kChecksumBytes);
   out.flush();
+  if (out.error() != 0) throw StateFileError(path + ": cannot write: " + describe_errno(out.error()));
+}
 
-  if (out.error() != 0) {
-    throw StateFileError(path + ": cannot write " + temp.path() + ": " + describe_errno(out.error()));
+// An anonymous in-memory file: the same writer and reader serve the control socket.
+int memory_file(const char* what) {
+  const int fd = ::memfd_create(what, MFD_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    throw StateFileError(std::string(what) + ": memfd_create: " + describe_errno(err));
+  }
+  return fd;
+}
+
+}  // namespace
+
+void save_state(const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names) {
+  TemporaryFile temp(path);
+  try {
+    write_state(temp.fd(), path, tracker, uplink_names);
+  } catch (const StateFileError& e) {
+    // Name the temporary file in write errors: that is where the disk filled up.
+    const std::string what = e.what();
+    const std::string prefix = path + ": cannot write: ";
+    if (what.rfind(prefix, 0) == 0) throw StateFileError(path + ": cannot write " + temp.path() + ": " + what.substr(prefix.size()));
+    throw;
   }
   if (::fsync(temp.fd()) != 0) {
     const int err = errno;
@@ -470,6 +561,11 @@ void save_state(const std::string& path, const cam::Tracker& tracker, const std:
   }
 }
 
+namespace {
+// Parses a whole state from `fd` (its size from fstat); `path` names it in messages.
+SavedState read_state(int fd_number, const std::string& path);
+}  // namespace
+
 SavedState load_state(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
@@ -477,6 +573,43 @@ SavedState load_state(const std::string& path) {
     if (err == ENOENT) return {};
     throw StateFileError(path + ": cannot open: " + describe_errno(err));
   }
+  return read_state(fd.get(), path);
+}
+
+std::string serialize_state(const cam::Tracker& tracker, const std::vector<std::string>& uplink_names) {
+  FileDescriptor fd(memory_file("camwatch-table"));
+  write_state(fd.get(), "the table", tracker, uplink_names);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw StateFileError("the table: fstat: " + describe_errno(errno));
+  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pread(fd.get(), bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw StateFileError("the table: reading it back failed");
+    done += static_cast<std::size_t>(n);
+  }
+  return bytes;
+}
+
+SavedState parse_state(std::string_view bytes, const std::string& what) {
+  FileDescriptor fd(memory_file("camwatch-table"));
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw StateFileError(what + ": cannot buffer it: " + describe_errno(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) throw StateFileError(what + ": lseek: " + describe_errno(errno));
+  return read_state(fd.get(), what);
+}
+
+namespace {
+SavedState read_state(int fd_number, const std::string& path) {
+  struct FdView {
+    int value;
+    int get() const { return value; }
+  } fd{fd_number};
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     const int err = errno;
@@ -490,8 +623,9 @@ SavedState load_state(const std::string& path) {
   in.require(kHeaderBytes, "the header");
   const std::uint8_t* header = in.take(kHeaderBytes);
   if (std::memcmp(header, kMagic, sizeof kMagic) != 0) fail_at(path, "not a camwatch state file (bad magic)", 0);
-  if (const std::uint32_t version = get_u32(header + 8); version != kVersion) {
-    fail_at(path, "unsupported version " + std::to_string(version) + " (this camwatch reads version 1)", 8);
+  const std::uint32_t version = get_u32(header + 8);
+  if (version < kOldestVersionRead || version > kVersion) {
+    fail_at(path, "unsupported version " + std::to_string(version) + " (this camwatch reads versions 1 and 2)", 8);
   }
   SavedState state;
   state.saved_at = cam::PacketTime(cam::Duration(get_i64(header + 12)));
@@ -555,18 +689,19 @@ SavedState load_state(const std::string& path) {
       } else if (key.packed() != packed || !key.mac.is_learnable()) {
         content_problem = "station " + std::to_string(i) + " has an impossible key " + hex(packed, 16);
         content_problem_at = at;
-      } else if (get_u16(r + 10) != 0 || get_u32(r + 36) != 0) {
-        content_problem = "station " + std::to_string(i) + " has non-zero reserved bytes";
-        content_problem_at = at;
+      } else if (std::uint64_t field = 0; const char* problem = record_problem(version, r, field)) {
+        content_problem = "station " + std::to_string(i) + " " + problem;
+        content_problem_at = at + field;
       }
     }
     SavedStation& s = state.stations.emplace_back();
     s.key = key;
     if (uplink < names.size()) s.uplink = names[uplink];
-    s.frames = get_u32(r + 12);
-    s.first_seen = cam::PacketTime(cam::Duration(get_i64(r + 16)));
-    s.last_seen = cam::PacketTime(cam::Duration(get_i64(r + 24)));
-    s.moves = get_u32(r + 32);
+    if (version == 1) {
+      decode_record_v1(r, s);
+    } else {
+      decode_record_v2(r, s);
+    }
   }
 
   const std::uint32_t computed = in.crc();
@@ -578,6 +713,7 @@ SavedState load_state(const std::string& path) {
   if (!content_problem.empty()) fail_at(path, content_problem, content_problem_at);
   return state;
 }
+}  // namespace
 
 std::string move_aside(const std::string& path) {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
@@ -615,8 +751,11 @@ std::size_t restore_into(const SavedState& state, cam::Tracker& tracker, const s
     v.uplink = it->second;
     v.first_seen = s.first_seen;
     v.last_seen = s.last_seen;
-    v.frames = s.frames;
     v.moves = s.moves;
+    v.last_move = s.last_move;
+    v.last_notification = s.last_notification;
+    v.notification = s.notification;
+    v.nlb_host = s.nlb_host;
     if (tracker.restore(v)) ++restored;
   }
   return restored;

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "station_table.h"  // cam/src: the slot layout is part of the memory budget
 
 namespace camwatch::cam {
 namespace {
@@ -68,6 +72,16 @@ class Feed {
   void rarp(PacketTime t, UplinkId uplink, MacAddress m, VlanId vlan = 0) {
     notify(t, uplink, m, Notification::rarp, m, vlan);
   }
+  // A Windows NLB heartbeat (ethertype 0x886F) sent by `m`.
+  void heartbeat(PacketTime t, UplinkId uplink, MacAddress m, VlanId vlan = 0) {
+    Observation o;
+    o.time = t;
+    o.uplink = uplink;
+    o.source = m;
+    o.vlan = vlan;
+    o.flags = static_cast<std::uint8_t>(ObservationFlag::nlb_heartbeat);
+    tracker_.observe(o);
+  }
 
  private:
   Tracker& tracker_;
@@ -79,6 +93,28 @@ struct Fixture {
   Tracker tracker;
   Feed feed;
 };
+
+std::vector<StationView> all_stations(const Tracker& tracker) {
+  std::vector<StationView> out;
+  tracker.for_each_station([&](const StationView& v) { out.push_back(v); });
+  return out;
+}
+
+// The station (vlan, m), or a view with kNoUplink when the table does not hold it.
+StationView station(const Tracker& tracker, MacAddress m, VlanId vlan = 0) {
+  StationView found;
+  tracker.for_each_station([&](const StationView& v) {
+    if (v.key == StationKey{vlan, m}) found = v;
+  });
+  return found;
+}
+
+// The gauge must equal what the table holds, whatever happened to it.
+void expect_nlb_gauge_exact(const Tracker& tracker) {
+  std::uint64_t flagged = 0;
+  for (const StationView& v : all_stations(tracker)) flagged += v.nlb_host ? 1 : 0;
+  EXPECT_EQ(tracker.stats().nlb_hosts, flagged);
+}
 
 TEST(Tracker, LearnsAStationFromItsFirstFrameWithoutAnyEvent) {
   Fixture f;
@@ -348,7 +384,8 @@ TEST(Tracker, ForgetsIdleStationsWhenThePacketClockPassesTheIdleTimeout) {
   f.tracker.for_each_station([&](const StationView& v) {
     ++seen;
     EXPECT_EQ(v.key.mac, kVm);
-    EXPECT_EQ(v.frames, 121U);
+    EXPECT_EQ(v.first_seen, kT0);
+    EXPECT_EQ(v.last_seen, kT0 + seconds(120));
   });
   EXPECT_EQ(seen, 1);
 }
@@ -396,13 +433,17 @@ TEST(Tracker, CatchesAMoveOfARestoredStationWithoutReportingItAsNew) {
   saved.uplink = kA;
   saved.first_seen = kT0 - seconds(100);
   saved.last_seen = kT0 - seconds(10);
-  saved.frames = 1234;
+  saved.moves = 3;
   ASSERT_TRUE(f.tracker.restore(saved));
   f.feed.frame(kT0, kB, kNlb);  // it moved while camwatch was down
   f.tracker.finish();
   ASSERT_EQ(f.sink.events.size(), 1U);
   EXPECT_EQ(f.sink.events[0].kind, EventKind::silent_move);
   EXPECT_EQ(f.sink.events[0].last_seen_on_from, kT0 - seconds(10));
+  const StationView v = station(f.tracker, kNlb);
+  EXPECT_EQ(v.moves, 4U) << "the restored count goes on";
+  EXPECT_EQ(v.last_move, kT0);
+  EXPECT_EQ(v.first_seen, kT0 - seconds(100));
   EXPECT_EQ(f.tracker.stats().stations_restored, 1U);
   EXPECT_EQ(f.tracker.stats().stations_learned, 0U);
 }
@@ -536,6 +577,325 @@ TEST(Tracker, RejectsConfigurationsItCannotHonour) {
   EXPECT_THROW(Tracker(c, sink), std::invalid_argument);
 }
 
+// ---- what the table shows per station (`camwatch table`) ----
+
+TEST(Tracker, SlotStaysThirtyTwoBytesWithTheDisplayFields) {
+  static_assert(sizeof(detail::Slot) == 32);
+  EXPECT_EQ(sizeof(detail::Slot), 32U);
+  // The fields the brief fixes, in this order: nothing was widened behind the assert's back.
+  EXPECT_EQ(offsetof(detail::Slot, last_seen_ns), 8U);
+  EXPECT_EQ(offsetof(detail::Slot, first_seen_s), 16U);
+  EXPECT_EQ(offsetof(detail::Slot, last_move_s), 20U);
+  EXPECT_EQ(offsetof(detail::Slot, notify_s), 24U);
+  EXPECT_EQ(offsetof(detail::Slot, uplink), 28U);
+  EXPECT_EQ(offsetof(detail::Slot, flags), 30U);
+  EXPECT_EQ(offsetof(detail::Slot, moves), 31U);
+  // <= 64 bytes per station at 1M stations, with the table's headroom.
+  EXPECT_LE(detail::StationTable::capacity_for(1'000'000) * sizeof(detail::Slot), 64U * 1'000'000);
+  // Every notification kind fits the two flag bits and leaves the other flags alone.
+  for (int k = 0; k < kNotificationKinds; ++k) {
+    const auto kind = static_cast<Notification>(k);
+    const std::uint8_t others = detail::kSlotHasMobility | detail::kSlotNlbHost;
+    const std::uint8_t flags = detail::with_slot_notification(others, kind);
+    EXPECT_EQ(detail::slot_notification(flags), kind);
+    EXPECT_EQ(flags & others, others);
+    EXPECT_EQ(detail::slot_notification(detail::with_slot_notification(flags, Notification::none)), Notification::none);
+  }
+}
+
+TEST(Tracker, ShowsTheLastMoveLongAfterTheFlapWindowAndTheMoveBookkeepingAreGone) {
+  TrackerConfig c;
+  c.max_entries = 1000;  // one sweep slice: the mobility records are collected within seconds
+  Fixture f(c);
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.frame(kT0 + milliseconds(5250), kB, kVm);
+  f.feed.frame(kT0 + seconds(9), kA, kVm);  // and back
+  // Talk on A for 250 s: far past flap_window (10 s), inside idle_timeout (300 s), and past
+  // several sweep passes (one every 37.5 s), each of which drops mobility records gone quiet.
+  for (int s = 10; s <= 260; s += 2) f.feed.frame(kT0 + seconds(s), kA, kVm);
+  f.tracker.finish();
+  ASSERT_EQ(f.sink.of(EventKind::silent_move).size(), 2U);
+  const StationView v = station(f.tracker, kVm);
+  EXPECT_EQ(v.uplink, kA);
+  EXPECT_EQ(v.moves, 2U);
+  EXPECT_EQ(v.last_move, kT0 + seconds(9));
+  EXPECT_EQ(v.first_seen, kT0);
+  EXPECT_EQ(v.last_seen, kT0 + seconds(260));
+  EXPECT_EQ(v.notification, Notification::none);
+  EXPECT_EQ(v.last_notification, PacketTime{});
+}
+
+TEST(Tracker, ShowsLastMoveWithSecondPrecisionAndNeverForAStationThatDidNotMove) {
+  Fixture f;
+  f.feed.frame(kT0 + milliseconds(400), kA, kVm);
+  f.feed.frame(kT0, kA, kOther);
+  f.feed.frame(kT0 + milliseconds(1999), kB, kVm);
+  const StationView moved = station(f.tracker, kVm);
+  EXPECT_EQ(moved.first_seen, kT0) << "first_seen is whole seconds";
+  EXPECT_EQ(moved.last_seen, kT0 + milliseconds(1999)) << "last_seen keeps its nanoseconds";
+  EXPECT_EQ(moved.last_move, kT0 + seconds(1));
+  const StationView still = station(f.tracker, kOther);
+  EXPECT_EQ(still.moves, 0U);
+  EXPECT_EQ(still.last_move, PacketTime{});
+}
+
+TEST(Tracker, ShowsTheLastMoveOfAFlappingStationIncludingDampedMoves) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm);
+  for (int i = 1; i <= 12; ++i) f.feed.frame(kT0 + seconds(i), i % 2 ? kB : kA, kVm);
+  f.tracker.finish();
+  ASSERT_EQ(f.sink.of(EventKind::flap).size(), 1U);
+  EXPECT_EQ(f.tracker.stats().damped_moves, 8U);
+  const StationView v = station(f.tracker, kVm);
+  EXPECT_EQ(v.moves, 12U);
+  EXPECT_EQ(v.last_move, kT0 + seconds(12)) << "the last move was damped, and still shows";
+}
+
+TEST(Tracker, ForgetsTheLastMoveWhenAStationAgesOutAndIsLearnedAgain) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.frame(kT0 + seconds(1), kB, kVm);
+  f.feed.notify(kT0 + seconds(2), kB, kVm, Notification::garp, kVm);
+  f.feed.frame(kT0 + seconds(400), kA, kVm);  // idle 399 s: a new station
+  const StationView v = station(f.tracker, kVm);
+  EXPECT_EQ(v.first_seen, kT0 + seconds(400));
+  EXPECT_EQ(v.moves, 0U);
+  EXPECT_EQ(v.last_move, PacketTime{});
+  EXPECT_EQ(v.notification, Notification::none);
+  EXPECT_EQ(v.last_notification, PacketTime{});
+}
+
+TEST(Tracker, ShowsANotificationTheStationSentOnItsOwnUplink) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.notify(kT0 + milliseconds(1250), kA, kVm, Notification::garp, kVm);
+  f.tracker.finish();
+  EXPECT_TRUE(f.sink.events.empty()) << "a notification where the station already is announces nothing";
+  const StationView v = station(f.tracker, kVm);
+  EXPECT_EQ(v.notification, Notification::garp);
+  EXPECT_EQ(v.last_notification, kT0 + seconds(1));
+  EXPECT_EQ(v.uplink, kA);
+  EXPECT_EQ(v.moves, 0U);
+}
+
+TEST(Tracker, ShowsANotificationOnAnotherUplinkOnTheAnnouncedStationNotTheSender) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.frame(kT0, kB, kOther);
+  // kOther (a bond's active slave) announces kVm on B; kVm itself has not moved (yet).
+  f.feed.notify(kT0 + seconds(2), kB, kOther, Notification::unsolicited_na, kVm);
+  StationView vm = station(f.tracker, kVm);
+  EXPECT_EQ(vm.notification, Notification::unsolicited_na);
+  EXPECT_EQ(vm.last_notification, kT0 + seconds(2));
+  EXPECT_EQ(vm.uplink, kA);
+  const StationView sender = station(f.tracker, kOther);
+  EXPECT_EQ(sender.notification, Notification::none);
+  EXPECT_EQ(sender.last_notification, PacketTime{});
+
+  // The move that follows is still announced by it, exactly as before.
+  f.feed.frame(kT0 + seconds(2) + milliseconds(500), kB, kVm);
+  // A later notification replaces the shown one; an older one arriving late does not.
+  f.feed.rarp(kT0 + seconds(30), kB, kVm);
+  f.feed.notify(kT0 + seconds(20), kB, kOther, Notification::garp, kVm);
+  f.tracker.finish();
+  ASSERT_EQ(f.sink.events.size(), 1U);
+  EXPECT_EQ(f.sink.events[0].kind, EventKind::announced_move);
+  EXPECT_EQ(f.sink.events[0].notification, Notification::unsolicited_na);
+  vm = station(f.tracker, kVm);
+  EXPECT_EQ(vm.notification, Notification::rarp);
+  EXPECT_EQ(vm.last_notification, kT0 + seconds(30));
+  EXPECT_EQ(vm.last_move, kT0 + seconds(2));
+}
+
+TEST(Tracker, ShowsTheRarpOfAStationWhoseFirstFrameIsThatRarp) {
+  Fixture f;
+  f.feed.rarp(kT0 + milliseconds(700), kA, kVm, 12);
+  f.tracker.finish();
+  EXPECT_TRUE(f.sink.events.empty());
+  EXPECT_EQ(f.tracker.stats().stations_learned, 1U);
+  const StationView v = station(f.tracker, kVm, 12);
+  EXPECT_EQ(v.uplink, kA);
+  EXPECT_EQ(v.notification, Notification::rarp);
+  EXPECT_EQ(v.last_notification, kT0);
+  EXPECT_EQ(v.first_seen, kT0);
+}
+
+TEST(Tracker, ShowsNoNotificationForAStationNotInTheTableOrOnAnotherVlan) {
+  Fixture f;
+  f.feed.frame(kT0, kA, kVm, 30);
+  f.feed.notify(kT0 + seconds(1), kB, kOther, Notification::garp, kNlb);  // kNlb is unknown
+  f.feed.notify(kT0 + seconds(1), kB, kVm, Notification::garp, kVm, 31);  // kVm on VLAN 31
+  EXPECT_EQ(station(f.tracker, kNlb).uplink, kNoUplink) << "a notification does not learn the station it names";
+  EXPECT_EQ(station(f.tracker, kVm, 30).notification, Notification::none);
+  EXPECT_EQ(station(f.tracker, kVm, 31).notification, Notification::garp);
+  EXPECT_EQ(station(f.tracker, kOther).notification, Notification::none);
+  EXPECT_EQ(f.tracker.stats().stations, 3U);
+}
+
+TEST(Tracker, SaturatesDisplaySecondsInsteadOfWrapping) {
+  // 4.5e9 s is in 2112: later than a u32 of seconds can hold, earlier than the tracker's limit.
+  const PacketTime late = PacketTime(seconds(4'500'000'000LL));
+  const PacketTime u32_max = PacketTime(seconds(std::numeric_limits<std::uint32_t>::max()));
+  Fixture f;
+  f.feed.frame(late, kA, kVm);
+  f.feed.rarp(late + seconds(1), kB, kVm);
+  const StationView v = station(f.tracker, kVm);
+  EXPECT_EQ(v.first_seen, u32_max);
+  EXPECT_EQ(v.last_move, u32_max);
+  EXPECT_EQ(v.last_notification, u32_max);
+  EXPECT_EQ(v.last_seen, late + seconds(1));
+
+  // In 1970's first second a move or notification still shows (as 1 s), never as "none".
+  Fixture early;
+  early.feed.frame(PacketTime(milliseconds(100)), kA, kVm);
+  early.feed.rarp(PacketTime(milliseconds(200)), kB, kVm);
+  const StationView e = station(early.tracker, kVm);
+  EXPECT_EQ(e.first_seen, PacketTime{});
+  EXPECT_EQ(e.last_move, PacketTime(seconds(1)));
+  EXPECT_EQ(e.notification, Notification::rarp);
+  EXPECT_EQ(e.last_notification, PacketTime(seconds(1)));
+}
+
+TEST(Tracker, FlagsNlbHostsAndKeepsTheGaugeExactAsTheyMoveAndAgeOut) {
+  TrackerConfig c;
+  c.idle_timeout = seconds(60);
+  c.max_entries = 100;  // one sweep slice; a sweep every 7.5 s of packet time, when a frame comes
+  Fixture f(c);
+  f.feed.heartbeat(kT0, kA, kNlb);  // starts the sweep schedule: next sweep at +7.5 s
+  f.feed.heartbeat(kT0 + seconds(1), kA, kNlb);
+  f.feed.frame(kT0 + seconds(1), kA, kVm);
+  EXPECT_EQ(f.tracker.stats().nlb_heartbeats, 2U);
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 1U) << "one host, however many heartbeats";
+  EXPECT_TRUE(station(f.tracker, kNlb).nlb_host);
+  EXPECT_FALSE(station(f.tracker, kVm).nlb_host);
+
+  f.feed.frame(kT0 + seconds(2), kB, kNlb);  // moves: still the same NLB host
+  EXPECT_TRUE(station(f.tracker, kNlb).nlb_host);
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 1U);
+
+  // A sweep at +60.5 s finds nobody idle yet; the next is due at +68 s. kNlb's ordinary frame
+  // at +63 s (61 s after its last) is therefore aged by the lookup itself and learned anew.
+  f.feed.frame(kT0 + milliseconds(60'500), kA, kOther);
+  f.feed.frame(kT0 + seconds(63), kB, kNlb);
+  EXPECT_EQ(f.tracker.stats().stations_aged, 1U);
+  EXPECT_EQ(f.tracker.stats().stations, 3U) << "kVm is idle too, but no sweep has come by: the lazy path ran";
+  EXPECT_FALSE(station(f.tracker, kNlb).nlb_host);
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 0U);
+  expect_nlb_gauge_exact(f.tracker);
+
+  // The same, re-learned by a heartbeat: flagged again, counted once. (The sweep at +122 s
+  // removes kVm and kOther; kNlb, heard at +63 s, is not idle then.)
+  f.feed.frame(kT0 + seconds(122), kA, kOther);
+  f.feed.heartbeat(kT0 + seconds(124), kB, kNlb);
+  EXPECT_EQ(f.tracker.stats().stations_aged, 4U);
+  EXPECT_TRUE(station(f.tracker, kNlb).nlb_host);
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 1U);
+  expect_nlb_gauge_exact(f.tracker);
+
+  // The sweep removes it when the clock passes its idle_timeout with no frame of its own.
+  for (int s = 125; s <= 200; ++s) f.feed.frame(kT0 + seconds(s), kA, kOther);
+  EXPECT_EQ(station(f.tracker, kNlb).uplink, kNoUplink);
+  EXPECT_EQ(f.tracker.stats().stations, 1U);
+  EXPECT_EQ(f.tracker.stats().stations_aged, 5U);
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 0U);
+  expect_nlb_gauge_exact(f.tracker);
+}
+
+TEST(Tracker, CountsNoNlbHostTheFullTableRefused) {
+  TrackerConfig c;
+  c.max_entries = 2;
+  Fixture f(c);
+  f.feed.heartbeat(kT0, kA, kNlb);
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.heartbeat(kT0 + seconds(1), kA, kOther);  // table full: not learned
+  f.feed.heartbeat(kT0 + seconds(2), kA, kOther);
+  EXPECT_EQ(f.tracker.stats().stations_refused, 2U);
+  EXPECT_EQ(f.tracker.stats().nlb_heartbeats, 3U);
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 1U);
+  f.feed.heartbeat(kT0 + seconds(3), kA, kVm);  // a learned station may still become one
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 2U);
+  expect_nlb_gauge_exact(f.tracker);
+}
+
+TEST(Tracker, CountsStationsOfARemovedUplinkAsEvictedAndUnflagsTheirNlbHosts) {
+  Fixture f;
+  f.feed.heartbeat(kT0, kA, kNlb);
+  f.feed.frame(kT0, kA, kVm);
+  f.feed.heartbeat(kT0, kB, kOther);
+  ASSERT_EQ(f.tracker.stats().nlb_hosts, 2U);
+  EXPECT_EQ(f.tracker.forget_uplink(kA), 2U);
+  EXPECT_EQ(f.tracker.stats().stations_evicted, 2U);
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 1U);
+  EXPECT_EQ(f.tracker.forget_uplink(kA), 0U);
+  EXPECT_EQ(f.tracker.forget_uplink(kB), 1U);
+  EXPECT_EQ(f.tracker.stats().stations_evicted, 3U);
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 0U);
+  EXPECT_EQ(f.tracker.stats().stations, 0U);
+  EXPECT_EQ(f.tracker.stats().stations_aged, 0U) << "evicted is not aged";
+}
+
+TEST(Tracker, RestoresEveryDisplayFieldAndKeepsTheNlbGaugeExact) {
+  TrackerConfig c;
+  c.max_entries = 2;
+  Fixture f(c);
+  StationView nlb;
+  nlb.key = StationKey{7, kNlb};
+  nlb.uplink = kB;
+  nlb.first_seen = kT0 - seconds(100);
+  nlb.last_seen = kT0 - seconds(10) + nanoseconds(5);
+  nlb.moves = 300;  // saturates in the slot
+  nlb.last_move = kT0 - seconds(50);
+  nlb.last_notification = kT0 - seconds(49);
+  nlb.notification = Notification::unsolicited_na;
+  nlb.nlb_host = true;
+  ASSERT_TRUE(f.tracker.restore(nlb));
+  StationView vm;
+  vm.key = StationKey{0, kVm};
+  vm.uplink = kA;
+  vm.first_seen = kT0 - seconds(5) + milliseconds(900);
+  vm.last_seen = kT0 - seconds(1);
+  vm.notification = Notification::garp;  // a kind without a time is no notification
+  ASSERT_TRUE(f.tracker.restore(vm));
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 1U);
+
+  StationView other = vm;
+  other.key = StationKey{0, kOther};
+  other.nlb_host = true;
+  EXPECT_FALSE(f.tracker.restore(other)) << "table full";
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 1U);
+
+  const StationView a = station(f.tracker, kNlb, 7);
+  EXPECT_EQ(a.uplink, kB);
+  EXPECT_EQ(a.first_seen, kT0 - seconds(100));
+  EXPECT_EQ(a.last_seen, kT0 - seconds(10) + nanoseconds(5));
+  EXPECT_EQ(a.moves, 255U);
+  EXPECT_EQ(a.last_move, kT0 - seconds(50));
+  EXPECT_EQ(a.last_notification, kT0 - seconds(49));
+  EXPECT_EQ(a.notification, Notification::unsolicited_na);
+  EXPECT_TRUE(a.nlb_host);
+  const StationView b = station(f.tracker, kVm);
+  EXPECT_EQ(b.first_seen, kT0 - seconds(5)) << "rounded down to seconds";
+  EXPECT_EQ(b.notification, Notification::none);
+  EXPECT_EQ(b.last_notification, PacketTime{});
+  EXPECT_EQ(b.last_move, PacketTime{});
+  EXPECT_FALSE(b.nlb_host);
+
+  // Restoring a station again replaces it, and the gauge follows the flag both ways.
+  nlb.nlb_host = false;
+  ASSERT_TRUE(f.tracker.restore(nlb));
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 0U);
+  vm.nlb_host = true;
+  ASSERT_TRUE(f.tracker.restore(vm));
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 1U);
+  EXPECT_EQ(f.tracker.stats().stations_restored, 2U);
+  expect_nlb_gauge_exact(f.tracker);
+
+  // A restored NLB host that ages out takes its flag with it.
+  f.feed.frame(kT0 + seconds(400), kA, kVm);
+  EXPECT_FALSE(station(f.tracker, kVm).nlb_host);
+  EXPECT_EQ(f.tracker.stats().nlb_hosts, 0U);
+}
+
 std::vector<std::string> run_random_trace(std::uint32_t seed, std::size_t max_entries) {
   TrackerConfig c;
   c.max_entries = max_entries;
@@ -554,9 +914,20 @@ std::vector<std::string> run_random_trace(std::uint32_t seed, std::size_t max_en
       o.notification = static_cast<Notification>(1 + rng() % 3);
       o.notified = MacAddress::from_u64(0x005056000000ULL + rng() % 300);
     }
+    // Every 7th MAC is an NLB host sending a heartbeat now and then (no extra draws from rng:
+    // the traces stay what they were).
+    if (o.source.to_u64() % 7 == 0 && i % 5 == 0) o.flags = static_cast<std::uint8_t>(ObservationFlag::nlb_heartbeat);
     f.tracker.observe(o);
   }
   f.tracker.finish();
+  // The display fields stay consistent through aging, refusals and moves.
+  expect_nlb_gauge_exact(f.tracker);
+  for (const StationView& v : all_stations(f.tracker)) {
+    EXPECT_EQ(v.moves > 0, v.last_move != PacketTime{}) << v.key.mac.to_string();
+    EXPECT_EQ(v.notification != Notification::none, v.last_notification != PacketTime{}) << v.key.mac.to_string();
+    EXPECT_LE(v.first_seen, v.last_seen);
+    EXPECT_LE(v.last_move, v.last_seen);
+  }
   std::vector<std::string> out;
   PacketTime last{};
   for (const Event& e : f.sink.events) {

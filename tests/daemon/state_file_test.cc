@@ -155,6 +155,33 @@ void see(cam::Tracker& tracker, cam::PacketTime t, cam::UplinkId uplink, cam::Ma
   tracker.observe(o);
 }
 
+// A notification frame from `source` announcing `announced`.
+void announce(cam::Tracker& tracker, cam::PacketTime t, cam::UplinkId uplink, cam::MacAddress source,
+              cam::Notification kind, cam::MacAddress announced, cam::VlanId vlan = 0) {
+  cam::Observation o;
+  o.time = t;
+  o.uplink = uplink;
+  o.source = source;
+  o.vlan = vlan;
+  o.notification = kind;
+  o.notified = announced;
+  tracker.observe(o);
+}
+
+void heartbeat(cam::Tracker& tracker, cam::PacketTime t, cam::UplinkId uplink, cam::MacAddress source, cam::VlanId vlan = 0) {
+  cam::Observation o;
+  o.time = t;
+  o.uplink = uplink;
+  o.source = source;
+  o.vlan = vlan;
+  o.flags = static_cast<std::uint8_t>(cam::ObservationFlag::nlb_heartbeat);
+  tracker.observe(o);
+}
+
+std::uint32_t unix_seconds_of(cam::PacketTime t) {
+  return static_cast<std::uint32_t>(std::chrono::floor<seconds>(t).time_since_epoch().count());
+}
+
 // Every station, sorted by key so that two trackers compare element by element.
 std::vector<cam::StationView> stations_of(const cam::Tracker& tracker) {
   std::vector<cam::StationView> out;
@@ -164,7 +191,7 @@ std::vector<cam::StationView> stations_of(const cam::Tracker& tracker) {
   return out;
 }
 
-// What the state file carries of a station (last_move is not saved).
+// Every field of a station view: a version 2 file carries them all.
 void expect_same_stations(const std::vector<cam::StationView>& actual, const std::vector<cam::StationView>& expected) {
   ASSERT_EQ(actual.size(), expected.size());
   for (std::size_t i = 0; i < actual.size(); ++i) {
@@ -173,8 +200,11 @@ void expect_same_stations(const std::vector<cam::StationView>& actual, const std
     EXPECT_EQ(actual[i].uplink, expected[i].uplink);
     EXPECT_EQ(actual[i].first_seen, expected[i].first_seen);
     EXPECT_EQ(actual[i].last_seen, expected[i].last_seen);
-    EXPECT_EQ(actual[i].frames, expected[i].frames);
     EXPECT_EQ(actual[i].moves, expected[i].moves);
+    EXPECT_EQ(actual[i].last_move, expected[i].last_move);
+    EXPECT_EQ(actual[i].last_notification, expected[i].last_notification);
+    EXPECT_EQ(actual[i].notification, expected[i].notification);
+    EXPECT_EQ(actual[i].nlb_host, expected[i].nlb_host);
   }
 }
 
@@ -213,13 +243,22 @@ class FileBuilder {
   FileBuilder& u64(std::uint64_t v) { return le(v, 8); }
   FileBuilder& i64(std::int64_t v) { return le(static_cast<std::uint64_t>(v), 8); }
   FileBuilder& name(const std::string& text) { return u16(static_cast<std::uint16_t>(text.size())).raw(text); }
-  FileBuilder& header(std::int64_t saved_at_ns, const std::vector<std::string>& names) {
-    raw("CAMWSTAT").u32(1).i64(saved_at_ns).u32(static_cast<std::uint32_t>(names.size()));
+  FileBuilder& u8(std::uint8_t v) { return le(v, 1); }
+  FileBuilder& header(std::int64_t saved_at_ns, const std::vector<std::string>& names, std::uint32_t version = 2) {
+    raw("CAMWSTAT").u32(version).i64(saved_at_ns).u32(static_cast<std::uint32_t>(names.size()));
     for (const std::string& n : names) name(n);
     return *this;
   }
-  FileBuilder& record(std::uint64_t packed_key, std::uint16_t uplink, std::uint32_t frames, std::int64_t first_ns,
-                      std::int64_t last_ns, std::uint32_t moves) {
+  // A version 2 record.
+  FileBuilder& record(std::uint64_t packed_key, std::uint16_t uplink, std::uint8_t flags, std::uint8_t kind,
+                      std::uint32_t moves, std::int64_t last_seen_ns, std::uint32_t first_seen_s,
+                      std::uint32_t last_move_s, std::uint32_t notify_s, std::uint32_t reserved = 0) {
+    return u64(packed_key).u16(uplink).u8(flags).u8(kind).u32(moves).i64(last_seen_ns).u32(first_seen_s).u32(last_move_s)
+        .u32(notify_s).u32(reserved);
+  }
+  // A version 1 record.
+  FileBuilder& record_v1(std::uint64_t packed_key, std::uint16_t uplink, std::uint32_t frames, std::int64_t first_ns,
+                         std::int64_t last_ns, std::uint32_t moves) {
     return u64(packed_key).u16(uplink).u16(0).u32(frames).i64(first_ns).i64(last_ns).u32(moves).u32(0);
   }
   // The bytes so far followed by their CRC-32.
@@ -255,10 +294,17 @@ TEST(StateFile, RoundTripsEveryStationAcrossVlansAndUplinks) {
       see(original, kT0 + milliseconds(i + frame), uplink, nth_mac(i % 100), vlan);
     }
   }
-  // Two stations move (one twice), so moves and later uplinks are carried too.
+  // Two stations move (one twice), so moves and later uplinks are carried too; some are NLB
+  // hosts and some were announced (every kind), so every field is carried.
   see(original, kT0 + seconds(1), 3, nth_mac(0), 0);
   see(original, kT0 + seconds(10), 2, nth_mac(0), 0);
   see(original, kT0 + seconds(11), 0, nth_mac(1), 100);
+  // (Station i is MAC i % 100 on uplink i % 4: these frames come where the stations are.)
+  heartbeat(original, kT0 + seconds(12), 2, nth_mac(2), 0);
+  heartbeat(original, kT0 + seconds(12), 3, nth_mac(3), 4094);
+  announce(original, kT0 + seconds(13), 1, nth_mac(5), cam::Notification::rarp, nth_mac(5), 0);
+  announce(original, kT0 + seconds(14), 3, nth_mac(7), cam::Notification::garp, nth_mac(6), 100);  // on another uplink
+  announce(original, kT0 + seconds(15), 3, nth_mac(3), cam::Notification::unsolicited_na, nth_mac(3), 4094);
   const std::vector<std::string> names{"vmnic2", "vmnic3", "eth0", "team-β"};
   save_state(dir.file("cam.state"), original, names);
 
@@ -271,9 +317,14 @@ TEST(StateFile, RoundTripsEveryStationAcrossVlansAndUplinks) {
   EXPECT_EQ(restore_into(state, restored, names), 300U);
   const std::vector<cam::StationView> before = stations_of(original);
   EXPECT_EQ(std::count_if(before.begin(), before.end(), [](const cam::StationView& v) { return v.moves > 0; }), 2);
+  EXPECT_EQ(std::count_if(before.begin(), before.end(), [](const cam::StationView& v) { return v.nlb_host; }), 2);
+  EXPECT_EQ(std::count_if(before.begin(), before.end(),
+                          [](const cam::StationView& v) { return v.notification != cam::Notification::none; }),
+            3);
   expect_same_stations(stations_of(restored), before);
   EXPECT_EQ(restored.stats().stations_restored, 300U);
   EXPECT_EQ(restored.stats().stations_learned, 0U);
+  EXPECT_EQ(restored.stats().nlb_hosts, 2U);
 }
 
 TEST(StateFile, RestoreMapsUplinksByNameWhenTheConfiguredOrderChanges) {
@@ -351,24 +402,72 @@ TEST(StateFile, SavesTheDocumentedLittleEndianLayoutByteForByte) {
   NullSink sink;
   cam::Tracker tracker(config_for(16), sink);
   see(tracker, kT0, 1, mac("00:50:56:00:00:01"), 10);
-  see(tracker, kT0 + seconds(1), 1, mac("00:50:56:00:00:01"), 10);
+  see(tracker, kT0 + milliseconds(1500), 1, mac("00:50:56:00:00:01"), 10);
   save_state(dir.file("cam.state"), tracker, {"A", "vmnic3"});
 
-  const std::int64_t t0 = kT0.time_since_epoch().count();
-  const std::int64_t t1 = (kT0 + seconds(1)).time_since_epoch().count();
+  const std::uint32_t s0 = unix_seconds_of(kT0);
+  const std::int64_t t1 = (kT0 + milliseconds(1500)).time_since_epoch().count();
   const std::vector<std::uint8_t> expected =
-      FileBuilder().header(t1, {"A", "vmnic3"}).u64(1).record(kKeyVlan10, 1, 2, t0, t1, 0).with_crc();
+      FileBuilder().header(t1, {"A", "vmnic3"}).u64(1).record(kKeyVlan10, 1, 0, 0, 0, t1, s0, 0, 0).with_crc();
   EXPECT_EQ(read_bytes(dir.file("cam.state")), expected);
   EXPECT_EQ(expected.size(), 24U + (2 + 1) + (2 + 6) + 8 + 40 + 4);
+}
+
+TEST(StateFile, SavesTheDisplayFieldsAtTheirDocumentedOffsets) {
+  TempDir dir;
+  NullSink sink;
+  cam::Tracker tracker(config_for(16), sink);
+  const cam::MacAddress vm = mac("00:50:56:00:00:01");
+  heartbeat(tracker, kT0, 0, vm, 10);                                               // an NLB host on A
+  announce(tracker, kT0 + milliseconds(2300), 1, vm, cam::Notification::rarp, vm, 10);  // moves to B, announced
+  save_state(dir.file("cam.state"), tracker, {"A", "B"});
+
+  const std::uint32_t s0 = unix_seconds_of(kT0);
+  const std::int64_t t1 = (kT0 + milliseconds(2300)).time_since_epoch().count();
+  const std::vector<std::uint8_t> expected =
+      FileBuilder().header(t1, {"A", "B"}).u64(1).record(kKeyVlan10, 1, 0x01, 1, 1, t1, s0, s0 + 2, s0 + 2).with_crc();
+  EXPECT_EQ(read_bytes(dir.file("cam.state")), expected);
 }
 
 TEST(StateFile, LoadsAFileBuiltFromTheDocumentation) {
   TempDir dir;
   write_bytes(dir.file("cam.state"), FileBuilder()
                                           .header(-5, {"A", "B"})
+                                          .u64(3)
+                                          .record(kKeyVlan10, 1, 0x01, 3, 300, 9, 7, 0xFFFF'FFFFU, 8)
+                                          .record(0x0050'5600'0002ULL, 0, 0, 0, 0, 3, 3, 0, 0)
+                                          .record(0x0050'5600'0003ULL, 0, 0, 1, 1, 1, 1, 1, 1)
+                                          .with_crc());
+  const SavedState state = load_state(dir.file("cam.state"));
+  EXPECT_EQ(state.saved_at.time_since_epoch().count(), -5);
+  ASSERT_EQ(state.stations.size(), 3U);
+  const SavedStation& s = state.stations[0];
+  EXPECT_EQ(s.key, (cam::StationKey{10, mac("00:50:56:00:00:01")}));
+  EXPECT_EQ(s.uplink, "B");
+  EXPECT_TRUE(s.nlb_host);
+  EXPECT_EQ(s.notification, cam::Notification::unsolicited_na);
+  EXPECT_EQ(s.moves, 300U);
+  EXPECT_EQ(s.last_seen.time_since_epoch().count(), 9);
+  EXPECT_EQ(s.first_seen, cam::PacketTime(seconds(7)));
+  EXPECT_EQ(s.last_move, cam::PacketTime(seconds(0xFFFF'FFFFLL)));
+  EXPECT_EQ(s.last_notification, cam::PacketTime(seconds(8)));
+  const SavedStation& quiet = state.stations[1];
+  EXPECT_EQ(quiet.key, (cam::StationKey{0, mac("00:50:56:00:00:02")}));
+  EXPECT_EQ(quiet.uplink, "A");
+  EXPECT_FALSE(quiet.nlb_host);
+  EXPECT_EQ(quiet.notification, cam::Notification::none);
+  EXPECT_EQ(quiet.last_notification, cam::PacketTime{});
+  EXPECT_EQ(quiet.last_move, cam::PacketTime{});
+  EXPECT_EQ(state.stations[2].notification, cam::Notification::rarp);
+}
+
+TEST(StateFile, StillLoadsAVersion1FileIgnoringFramesWithEmptyDisplayFields) {
+  TempDir dir;
+  write_bytes(dir.file("cam.state"), FileBuilder()
+                                          .header(-5, {"A", "B"}, 1)
                                           .u64(2)
-                                          .record(kKeyVlan10, 1, 0xFFFF'FFFFU, -7, 9, 300)
-                                          .record(0x0050'5600'0002ULL, 0, 1, 3, 3, 0)
+                                          .record_v1(kKeyVlan10, 1, 0xFFFF'FFFFU, -7, 9, 300)
+                                          .record_v1(0x0050'5600'0002ULL, 0, 1, 3, 3, 0)
                                           .with_crc());
   const SavedState state = load_state(dir.file("cam.state"));
   EXPECT_EQ(state.saved_at.time_since_epoch().count(), -5);
@@ -376,12 +475,104 @@ TEST(StateFile, LoadsAFileBuiltFromTheDocumentation) {
   const SavedStation& s = state.stations[0];
   EXPECT_EQ(s.key, (cam::StationKey{10, mac("00:50:56:00:00:01")}));
   EXPECT_EQ(s.uplink, "B");
-  EXPECT_EQ(s.frames, 0xFFFF'FFFFU);
   EXPECT_EQ(s.first_seen.time_since_epoch().count(), -7);
   EXPECT_EQ(s.last_seen.time_since_epoch().count(), 9);
   EXPECT_EQ(s.moves, 300U);
+  EXPECT_EQ(s.last_move, cam::PacketTime{});
+  EXPECT_EQ(s.last_notification, cam::PacketTime{});
+  EXPECT_EQ(s.notification, cam::Notification::none);
+  EXPECT_FALSE(s.nlb_host);
   EXPECT_EQ(state.stations[1].key, (cam::StationKey{0, mac("00:50:56:00:00:02")}));
   EXPECT_EQ(state.stations[1].uplink, "A");
+}
+
+TEST(StateFile, UpgradesAVersion1TableThroughRestoreAndTheNextSave) {
+  TempDir dir;
+  const std::string path = dir.file("cam.state");
+  const std::int64_t first = (kT0 - seconds(100) + milliseconds(250)).time_since_epoch().count();
+  const std::int64_t last = (kT0 - seconds(10) + milliseconds(1)).time_since_epoch().count();
+  write_bytes(path, FileBuilder()
+                        .header(last, {"vmnic2", "vmnic3"}, 1)
+                        .u64(2)
+                        .record_v1(kKeyVlan10, 1, 1234, first, last, 2)
+                        .record_v1(0x0050'5600'0002ULL, 0, 1, first, first, 0)
+                        .with_crc());
+  NullSink sink;
+  cam::Tracker tracker(config_for(16), sink);
+  ASSERT_EQ(restore_into(load_state(path), tracker, {"vmnic2", "vmnic3"}), 2U);
+  const std::vector<cam::StationView> views = stations_of(tracker);
+  ASSERT_EQ(views.size(), 2U);
+  EXPECT_EQ(views[1].key, (cam::StationKey{10, mac("00:50:56:00:00:01")}));
+  EXPECT_EQ(views[1].uplink, 1);
+  EXPECT_EQ(views[1].first_seen, kT0 - seconds(100)) << "whole seconds in the table";
+  EXPECT_EQ(views[1].last_seen, kT0 - seconds(10) + milliseconds(1));
+  EXPECT_EQ(views[1].moves, 2U);
+  EXPECT_EQ(views[1].last_move, cam::PacketTime{}) << "a version 1 file has no move times";
+  EXPECT_FALSE(views[1].nlb_host);
+
+  save_state(path, tracker, {"vmnic2", "vmnic3"});
+  const std::vector<std::uint8_t> bytes = read_bytes(path);
+  ASSERT_GE(bytes.size(), 12U);
+  EXPECT_EQ(bytes[8], 2) << "the next save writes version 2";
+  NullSink sink2;
+  cam::Tracker again(config_for(16), sink2);
+  ASSERT_EQ(restore_into(load_state(path), again, {"vmnic2", "vmnic3"}), 2U);
+  expect_same_stations(stations_of(again), views);
+}
+
+TEST(StateFile, RoundTripsEveryDisplayFieldOfVersion2) {
+  TempDir dir;
+  const std::string path = dir.file("cam.state");
+  NullSink sink;
+  cam::Tracker original(config_for(16), sink);
+  const cam::MacAddress nlb = mac("02:01:0a:00:14:64"), vm = mac("00:50:56:00:00:01"), bond = mac("00:50:56:00:00:02");
+  heartbeat(original, kT0 + milliseconds(100), 0, nlb, 5);
+  see(original, kT0 + seconds(3), 1, nlb, 5);  // a silent move of an NLB host
+  see(original, kT0, 0, vm);
+  see(original, kT0, 1, bond);
+  announce(original, kT0 + seconds(7), 1, bond, cam::Notification::unsolicited_na, vm);  // vm announced on B
+  see(original, kT0 + seconds(8), 1, vm);                                                 // and moves there
+  announce(original, kT0 + seconds(9), 1, bond, cam::Notification::garp, bond);           // bond's own GARP
+  save_state(path, original, {"A", "B"});
+
+  const SavedState state = load_state(path);
+  ASSERT_EQ(state.stations.size(), 3U);
+  std::vector<SavedStation> saved = state.stations;
+  std::sort(saved.begin(), saved.end(), [](const SavedStation& a, const SavedStation& b) { return a.key.packed() < b.key.packed(); });
+  const SavedStation& s_vm = saved[0];
+  EXPECT_EQ(s_vm.key, (cam::StationKey{0, vm}));
+  EXPECT_EQ(s_vm.uplink, "B");
+  EXPECT_EQ(s_vm.first_seen, kT0);
+  EXPECT_EQ(s_vm.last_seen, kT0 + seconds(8));
+  EXPECT_EQ(s_vm.moves, 1U);
+  EXPECT_EQ(s_vm.last_move, kT0 + seconds(8));
+  EXPECT_EQ(s_vm.notification, cam::Notification::unsolicited_na);
+  EXPECT_EQ(s_vm.last_notification, kT0 + seconds(7));
+  EXPECT_FALSE(s_vm.nlb_host);
+  const SavedStation& s_bond = saved[1];
+  EXPECT_EQ(s_bond.key, (cam::StationKey{0, bond}));
+  EXPECT_EQ(s_bond.moves, 0U);
+  EXPECT_EQ(s_bond.last_move, cam::PacketTime{});
+  EXPECT_EQ(s_bond.notification, cam::Notification::garp);
+  EXPECT_EQ(s_bond.last_notification, kT0 + seconds(9));
+  const SavedStation& s_nlb = saved[2];
+  EXPECT_EQ(s_nlb.key, (cam::StationKey{5, nlb}));
+  EXPECT_EQ(s_nlb.uplink, "B");
+  EXPECT_EQ(s_nlb.first_seen, kT0);
+  EXPECT_EQ(s_nlb.last_seen, kT0 + seconds(3));
+  EXPECT_EQ(s_nlb.moves, 1U);
+  EXPECT_EQ(s_nlb.last_move, kT0 + seconds(3));
+  EXPECT_EQ(s_nlb.notification, cam::Notification::none);
+  EXPECT_TRUE(s_nlb.nlb_host);
+
+  NullSink sink2;
+  cam::Tracker restored(config_for(16), sink2);
+  ASSERT_EQ(restore_into(state, restored, {"B", "A"}), 3U);  // another order: uplinks by name
+  std::vector<cam::StationView> expected = stations_of(original);
+  for (cam::StationView& v : expected) v.uplink = v.uplink == 0 ? 1 : 0;
+  expect_same_stations(stations_of(restored), expected);
+  EXPECT_EQ(restored.stats().nlb_hosts, 1U);
+  EXPECT_EQ(restored.stats().nlb_hosts, original.stats().nlb_hosts);
 }
 
 TEST(StateFile, ChecksumIsIeeeCrc32OfAllPrecedingBytes) {
@@ -468,7 +659,7 @@ TEST(StateFile, RejectsHugeStationCountsWithoutAllocatingForThem) {
   // or exhaust memory; the count must be refused by comparing it with the file size first.
   for (std::uint64_t count : {0xFFFF'FFFF'FFFF'FFFFULL, 0x0666'6666'6666'6667ULL /* x40 wraps to 24 */,
                               100'000'001ULL, 100'000'000ULL, 2ULL}) {
-    write_bytes(path, FileBuilder().header(0, {"A"}).u64(count).record(kKeyVlan10, 0, 1, 0, 0, 0).with_crc());
+    write_bytes(path, FileBuilder().header(0, {"A"}).u64(count).record(kKeyVlan10, 0, 0, 0, 0, 0, 0, 0, 0).with_crc());
     const std::string error = load_error(path);
     EXPECT_THAT(error, HasSubstr("station count " + std::to_string(count))) << error;
     EXPECT_THAT(error, HasSubstr(", at byte 27")) << error;
@@ -496,10 +687,14 @@ TEST(StateFile, RejectsWrongMagic) {
 TEST(StateFile, RejectsUnknownVersions) {
   TempDir dir;
   const std::string path = dir.file("cam.state");
-  for (std::uint32_t version : {0U, 2U, 0x0100'0000U}) {
+  for (std::uint32_t version : {0U, 3U, 0x0100'0000U, 0x0200'0000U}) {
     write_bytes(path, FileBuilder().raw("CAMWSTAT").u32(version).i64(0).u32(0).u64(0).with_crc());
-    EXPECT_EQ(load_error(path),
-              path + ": unsupported version " + std::to_string(version) + " (this camwatch reads version 1), at byte 8");
+    EXPECT_EQ(load_error(path), path + ": unsupported version " + std::to_string(version) +
+                                    " (this camwatch reads versions 1 and 2), at byte 8");
+  }
+  for (std::uint32_t version : {1U, 2U}) {
+    write_bytes(path, FileBuilder().raw("CAMWSTAT").u32(version).i64(0).u32(0).u64(0).with_crc());
+    EXPECT_EQ(load_error(path), "") << "version " << version;
   }
 }
 
@@ -532,14 +727,39 @@ TEST(StateFile, RejectsImpossibleRecordsEvenWithAValidChecksum) {
   TempDir dir;
   const std::string path = dir.file("cam.state");
   // Record 0 starts at 24 + 3 + 3 + 8 = 38.
-  write_bytes(path, FileBuilder().header(0, {"A", "B"}).u64(1).record(kKeyVlan10, 2, 1, 0, 0, 0).with_crc());
+  write_bytes(path, FileBuilder().header(0, {"A", "B"}).u64(1).record(kKeyVlan10, 2, 0, 0, 0, 0, 0, 0, 0).with_crc());
   EXPECT_EQ(load_error(path), path + ": station 0 has uplink index 2 but the file names 2 uplinks, at byte 46");
-  write_bytes(path, FileBuilder().header(0, {"A"}).u64(1).record(0x0100'5e00'0001ULL, 0, 1, 0, 0, 0).with_crc());
+  write_bytes(path, FileBuilder().header(0, {"A"}).u64(1).record(0x0100'5e00'0001ULL, 0, 0, 0, 0, 0, 0, 0, 0).with_crc());
   EXPECT_THAT(load_error(path), HasSubstr("impossible key 0x000001005e000001"));  // a group MAC
-  write_bytes(path, FileBuilder().header(0, {"A"}).u64(1).record((1ULL << 60) | 0x0050'5600'0001ULL, 0, 1, 0, 0, 0).with_crc());
+  write_bytes(path, FileBuilder().header(0, {"A"}).u64(1).record((1ULL << 60) | 0x0050'5600'0001ULL, 0, 0, 0, 0, 0, 0, 0, 0).with_crc());
   EXPECT_THAT(load_error(path), HasSubstr("impossible key"));  // bits above the VLAN
-  write_bytes(path, FileBuilder().header(0, {"A"}).u64(1).u64(kKeyVlan10).u16(0).u16(1).u32(1).i64(0).i64(0).u32(0).u32(0).with_crc());
+
+  // Version 2 fields, with the byte of the field at fault (record 0 starts at byte 35 here).
+  const struct {
+    std::uint8_t flags, kind;
+    std::uint32_t notify_s, reserved;
+    const char* error;
+  } cases[] = {
+      {0x02, 0, 0, 0, "station 0 has unknown flag bits, at byte 45"},
+      {0x80, 0, 0, 0, "station 0 has unknown flag bits, at byte 45"},
+      {0, 4, 5, 0, "station 0 has an unknown notification kind, at byte 46"},
+      {0, 0xFF, 5, 0, "station 0 has an unknown notification kind, at byte 46"},
+      {0, 2, 0, 0, "station 0 has a notification kind without a time or a time without a kind, at byte 46"},
+      {0, 0, 5, 0, "station 0 has a notification kind without a time or a time without a kind, at byte 46"},
+      {0, 0, 0, 1, "station 0 has non-zero reserved bytes, at byte 71"},
+  };
+  for (const auto& c : cases) {
+    write_bytes(path, FileBuilder().header(0, {"A"}).u64(1).record(kKeyVlan10, 0, c.flags, c.kind, 0, 0, 0, 0, c.notify_s, c.reserved).with_crc());
+    EXPECT_EQ(load_error(path), path + ": " + c.error);
+  }
+
+  // Version 1 records: the reserved bytes at 10 and 36 of the record.
+  write_bytes(path, FileBuilder().header(0, {"A"}, 1).u64(1).u64(kKeyVlan10).u16(0).u16(1).u32(1).i64(0).i64(0).u32(0).u32(0).with_crc());
+  EXPECT_EQ(load_error(path), path + ": station 0 has non-zero reserved bytes, at byte 35");
+  write_bytes(path, FileBuilder().header(0, {"A"}, 1).u64(1).u64(kKeyVlan10).u16(0).u16(0).u32(1).i64(0).i64(0).u32(0).u32(7).with_crc());
   EXPECT_THAT(load_error(path), HasSubstr("reserved"));
+  write_bytes(path, FileBuilder().header(0, {"A", "B"}, 1).u64(1).record_v1(kKeyVlan10, 2, 1, 0, 0, 0).with_crc());
+  EXPECT_EQ(load_error(path), path + ": station 0 has uplink index 2 but the file names 2 uplinks, at byte 46");
 }
 
 TEST(StateFile, RejectsEmptyFilesAndDirectories) {

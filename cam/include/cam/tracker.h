@@ -21,6 +21,12 @@
 // and one `table_full` event until the table has room again), so a MAC flood cannot push out the
 // stations already learned. Memory for the cap is reserved at construction.
 //
+// Display: each station's slot also keeps, for `camwatch table` and the state file, its first
+// frame, its last move (kept after the flap window, when the move bookkeeping is gone), the last
+// notification that announced it on any uplink (kind and time; recorded whether or not it
+// announced a move) and whether it sent Windows NLB heartbeats. These are seconds in the slot,
+// which stays 32 bytes; they never influence a decision.
+//
 // Time: only packet time. The clock is the latest observation time seen (advance() moves it on
 // idle inputs); a frame with an older timestamp is still learned, decisions never go back.
 // Events reach the sink in packet-time order: each is held until no earlier event can follow.
@@ -52,7 +58,8 @@ struct TrackerConfig {
   std::uint64_t max_entries = 1'000'000;
 };
 
-// Monotonic counters and gauges, read by exporters at scrape or summary time.
+// Monotonic counters and gauges, read by exporters at scrape or summary time. Gauges are exact
+// at every moment: they follow each add, aging (lazy and swept), removal and restore.
 struct TrackerStats {
   std::uint64_t observations = 0;        // frames given to observe()
   std::uint64_t ignored_sources = 0;     // group or all-zero source MACs, impossible times
@@ -60,6 +67,7 @@ struct TrackerStats {
   std::uint64_t stations_learned = 0;    // stations ever added
   std::uint64_t stations_restored = 0;   // stations put back from a state file
   std::uint64_t stations_aged = 0;       // removed after idle_timeout
+  std::uint64_t stations_evicted = 0;    // removed because their uplink was removed by a reload (forget_uplink)
   std::uint64_t stations_refused = 0;    // frames of new stations not learned: table full
   std::uint64_t notifications[kNotificationKinds] = {};  // indexed by Notification
   std::uint64_t silent_moves = 0;
@@ -68,17 +76,25 @@ struct TrackerStats {
   std::uint64_t damped_moves = 0;        // moves of flapping stations, not reported one by one
   std::uint64_t pending_moves = 0;       // gauge: moves waiting for their notify window
   std::uint64_t nlb_heartbeats = 0;
+  std::uint64_t nlb_hosts = 0;           // gauge: stations in the table that sent an NLB heartbeat
 };
 
-// One station as the table holds it, for state files and `camwatch table`.
+// One station as the table holds it, for state files and `camwatch table`. last_seen has the
+// packet time's nanoseconds (aging needs them); first_seen, last_move and last_notification are
+// whole seconds (the slot keeps them as u32 Unix seconds, saturating in 2106). Everything
+// describes the station since it was last learned: aging or a reload removing its uplink
+// forgets it all. There is no per-station frame count (per-uplink counts are in the capture
+// statistics).
 struct StationView {
   StationKey key;
   UplinkId uplink = kNoUplink;
-  PacketTime first_seen{};
-  PacketTime last_seen{};
-  std::uint64_t frames = 0;
-  std::uint32_t moves = 0;
-  PacketTime last_move{};  // epoch when it never moved
+  PacketTime first_seen{};         // seconds
+  PacketTime last_seen{};          // nanoseconds
+  std::uint32_t moves = 0;         // saturates at 255
+  PacketTime last_move{};          // seconds; epoch when it never moved. Damped moves count too
+  PacketTime last_notification{};  // seconds; epoch when no notification announced it
+  Notification notification = Notification::none;  // kind of that last notification
+  bool nlb_host = false;           // it sent a Windows NLB heartbeat
 };
 
 class Tracker {
@@ -91,7 +107,9 @@ class Tracker {
   Tracker& operator=(const Tracker&) = delete;
 
   // One frame. Order: the notification it carries is noted first, then its source is learned,
-  // so a RARP that is itself the first frame on the new uplink announces its own move.
+  // so a RARP that is itself the first frame on the new uplink announces its own move; last, the
+  // notification is recorded for display on the station it announces, so a station whose very
+  // first frame is its own RARP or GARP shows it too.
   void observe(const Observation& obs) noexcept;
 
   // Moves the packet clock without a frame (live capture with idle uplinks): decides pending
@@ -119,11 +137,14 @@ class Tracker {
   // Puts back a station saved by an earlier run (state file), without any event: a restart
   // neither forgets stations nor reports them as new, and a station that moved while camwatch
   // was down is caught as a move by its first frame. Returns false when the table is full.
-  // Call before the first observe(); `view.moves` and `view.last_move` are kept for display.
+  // Call before the first observe(). The display fields (moves, last_move, last_notification
+  // with its kind, nlb_host) are kept as given, first_seen and the display times rounded down
+  // to seconds; a notification without a time (or a time without a kind) is dropped.
   bool restore(const StationView& view) noexcept;
 
   // Forgets every station learned on `uplink` (a reload removed it): their next frames elsewhere
-  // are new stations, not moves, as after a restart without that uplink. Returns how many.
+  // are new stations, not moves, as after a restart without that uplink. Returns how many
+  // (also counted in stations_evicted).
   std::uint64_t forget_uplink(UplinkId uplink) noexcept;
 
   // Calls fn for every station in unspecified order. Not for the hot path.

@@ -1,7 +1,7 @@
 // State file: the learned table saved across restarts.
 //
-// save_state() writes every station (VLAN, MAC, uplink by *name*, first/last seen, frames,
-// moves) to `path` atomically: a temporary file in the same directory, fsync, rename, fsync of
+// save_state() writes every station (VLAN, MAC, uplink by *name*, first/last seen, moves, last
+// move, last notification and its kind, NLB host) to `path` atomically: a temporary file in the same directory, fsync, rename, fsync of
 // the directory, mode 0600. A crash at any point leaves either the old or the new file, never a
 // mix. Uplinks are stored by name so that a restart with uplinks added, removed or reordered
 // maps stations correctly; stations of uplinks no longer configured are dropped on load.
@@ -12,15 +12,17 @@
 //
 // Format (little-endian): "CAMWSTAT" magic, u32 version, i64 saved_at_ns, u32 uplink count and
 // names (u16 length + bytes), u64 station count, fixed 40-byte records, u32 CRC-32 of all
-// preceding bytes. Documented in docs/STATE_FILE.md.
+// preceding bytes. Documented in docs/STATE_FILE.md. Version 2 is written; version 1 files
+// (written before the display fields existed) are still read, their frame counts ignored and
+// the display fields left empty, so an upgrade keeps the table. The next save writes version 2.
 //
 // Limits: at most 100,000,000 stations (config's cam.max_entries cap) and 65,535 uplinks; uplink
 // names are 1..32 bytes of printable UTF-8. load_state() checks the station count against the
 // file size before reserving anything, so a hostile file costs at most memory in proportion to
 // its size. A 1M-station file is 40 MB.
 //
-// Not for: a live view of the table, or carrying pending move decisions, flap damping and
-// last-move times across restarts (they are not saved).
+// Not for: a live view of the table, or carrying pending move decisions and flap damping across
+// restarts (they are not saved; last-move times are, for display only).
 //
 // Thread-safety: plain functions; the caller serialises access to one path. save_state() walks
 // the tracker, which has no thread-safety of its own: call it on the thread that owns the tracker
@@ -31,6 +33,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cam/tracker.h"
@@ -42,13 +45,19 @@ class StateFileError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// One station as saved; the fields mean what they mean in cam::StationView. first_seen,
+// last_move and last_notification are whole seconds in a version 2 file (first_seen keeps the
+// nanoseconds a version 1 file holds; the tracker rounds it down on restore).
 struct SavedStation {
   cam::StationKey key;
   std::string uplink;
   cam::PacketTime first_seen{};
   cam::PacketTime last_seen{};
-  std::uint64_t frames = 0;
   std::uint32_t moves = 0;
+  cam::PacketTime last_move{};          // epoch: never moved (always, from a version 1 file)
+  cam::PacketTime last_notification{};  // epoch: none
+  cam::Notification notification = cam::Notification::none;
+  bool nlb_host = false;
 };
 
 struct SavedState {
@@ -63,6 +72,14 @@ void save_state(const std::string& path, const cam::Tracker& tracker, const std:
 
 // Reads `path`; a missing file gives an empty state. Throws StateFileError on damage.
 SavedState load_state(const std::string& path);
+
+// The bytes save_state() would write, in memory: the control socket's answer to `camwatch table`.
+// Throws StateFileError as save_state() does.
+std::string serialize_state(const cam::Tracker& tracker, const std::vector<std::string>& uplink_names);
+
+// Parses state bytes (from serialize_state(), sent over the control socket) with the checks of
+// load_state(); `what` names the source in messages. Throws StateFileError.
+SavedState parse_state(std::string_view bytes, const std::string& what);
 
 // Renames a damaged state file to PATH.corrupt-<unix seconds> (PATH.corrupt-<seconds>-1, -2, ...
 // when that name is taken; an existing file is never replaced) and returns the new name.
