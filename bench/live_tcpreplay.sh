@@ -14,46 +14,18 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$script_dir")
 build_dir=${2:-${BUILD_DIR:-$repo/build}}
 camwatch=${1:-${CAMWATCH:-$build_dir/daemon/camwatch}}
-bench_gen=${BENCH_GEN:-$build_dir/bench/camwatch-bench-gen}
 frames=${FRAMES:-2000000}
-out_dir=${OUT_DIR:-$repo/bench/out}
+. "$script_dir/lib_live_bench.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "live_tcpreplay: needs root (network namespace, capture)" >&2; exit 1; }
-for tool in tcpreplay tcpdump ip; do
-  command -v "$tool" >/dev/null || { echo "live_tcpreplay: $tool is not installed" >&2; exit 1; }
-done
-[ -x "$camwatch" ] || { echo "live_tcpreplay: no camwatch at $camwatch" >&2; exit 1; }
-
-mkdir -p "$out_dir"
-file=$out_dir/bench-${frames}f-100000m-s1.pcap
-if [ ! -s "$file" ]; then
-  [ -x "$bench_gen" ] || { echo "live_tcpreplay: no camwatch-bench-gen at $bench_gen" >&2; exit 1; }
-  "$bench_gen" --frames "$frames" "$file"
-fi
-
-ns=camwatch-bench-$$
-dir=$(mktemp -d)
+bench_require live_tcpreplay tcpreplay tcpdump
+file=$(bench_file)
 cleanup() {
   [ -n "${cw_pid:-}" ] && kill -KILL "$cw_pid" 2>/dev/null
   [ -n "${td_pid:-}" ] && kill -KILL "$td_pid" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
-  rm -rf "$dir"
+  bench_netns_cleanup
 }
 trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-ip -n "$ns" link add name cwtx type veth peer name cwrx
-ip -n "$ns" link set cwtx up
-ip -n "$ns" link set cwrx up
-cat >"$dir/camwatch.toml" <<CFG
-[[uplink]]
-name = "bench"
-interface = "cwrx"
-[events]
-path = "$dir/events.jsonl"
-[state]
-path = "$dir/cam.state"
-CFG
+bench_netns
 
 ip netns exec "$ns" "$camwatch" run --config "$dir/camwatch.toml" >"$dir/camwatch.log" 2>&1 &
 cw_pid=$!
@@ -76,10 +48,7 @@ td_pid=
 
 sent=$(awk '/Actual:/ {print $2; exit}' "$dir/tcpreplay.log")
 rate=$(awk '/Rated:/ {for (i = 1; i <= NF; i++) if ($i ~ /pps/) {print $(i-1); exit}}' "$dir/tcpreplay.log")
-cw_line=$(grep "uplink bench:" "$dir/camwatch.log" | tail -1)
-cw_frames=$(sed -E 's/.*bench: ([0-9]+) frames.*/\1/' <<<"$cw_line")
-cw_kdrops=$(sed -E 's/.* ([0-9]+) kernel drops.*/\1/' <<<"$cw_line")
-cw_rdrops=$(sed -E 's/.* ([0-9]+) ring drops.*/\1/' <<<"$cw_line")
+bench_camwatch_counts "$dir/camwatch.log"
 td_frames=$(awk '/packets captured/ {print $1}' "$dir/tcpdump.log")
 td_kdrops=$(awk '/dropped by kernel/ {print $1}' "$dir/tcpdump.log")
 

@@ -22,7 +22,9 @@ packages=(
   libpcap-dev libnl-3-dev libnl-route-3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libtoml11-dev
   libsystemd-dev libcap-ng-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  tcpdump iproute2 procps python3
+  tcpdump iproute2 procps python3 curl
+  prometheus prometheus-alertmanager  # the real-server test, promtool, amtool
+  ieee-data                           # OUI vendor names (optional at run time)
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -147,7 +149,7 @@ test_all() {
     -DCAMWATCH_SANITIZE=thread -DCAMWATCH_BUILD_BENCH=OFF
   log "tests: clang TSan (threaded parts)"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build-tsan --output-on-failure \
-    -j "$jobs" --timeout 600 -R 'SpscRing|LiveCapture|LinkMonitor|ObservationMerger|e2e[.]live_'
+    -j "$jobs" --timeout 600 -R 'SpscRing|LiveCapture|LinkMonitor|ObservationMerger|MetricsServer|ControlSocket|e2e[.]live_'
   log "build 4/4: clang libFuzzer (ASan+UBSan): decoder, capture files, state file, config"
   CC=clang CXX=clang++ configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCAMWATCH_WERROR=ON \
     -DCAMWATCH_SANITIZE=address,undefined -DCAMWATCH_BUILD_FUZZERS=ON -DCAMWATCH_BUILD_BENCH=OFF \

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string_view>
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
@@ -484,5 +485,12 @@ LiveCaptureStats LiveCapture::stats() const noexcept { return impl_->stats(); }
 std::string LiveCapture::error() const { return impl_->error(); }
 
 const LiveCaptureOptions& LiveCapture::options() const noexcept { return impl_->options(); }
+
+std::string libpcap_version() {
+  std::string v = pcap_lib_version();
+  constexpr std::string_view prefix = "libpcap version ";
+  if (v.starts_with(prefix)) v.erase(0, prefix.size());
+  return v;
+}
 
 }  // namespace camwatch::capture

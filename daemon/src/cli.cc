@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <string_view>
@@ -18,6 +19,10 @@
 #include "daemon/config.h"
 #include "daemon/live_daemon.h"
 #include "daemon/replay.h"
+#include "daemon/state_file.h"
+#include "daemon/table_view.h"
+#include "daemon/vendor_file.h"
+#include "control_socket.h"
 #include "daemon/version.h"
 #include "exporters/json_event_writer.h"
 
@@ -45,8 +50,14 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run           [--config PATH]   run the capture daemon (what systemd starts)\n"
     "  replay        --uplink NAME=FILE [--uplink NAME=FILE ...] [--config PATH] [--events PATH]\n"
-    "                                  replay one capture file per uplink, write events\n"
+    "                [--table PATH]    replay one capture file per uplink, write events\n"
     "  check-config  [--config PATH]   validate a configuration file and exit\n"
+    "  table         [--json] [--sort KEY] [--uplink NAME] [--vlan N] [--moved] [--limit N]\n"
+    "                [--config PATH | --socket PATH | --state FILE]\n"
+    "                                  show the learned table of the running daemon (or of a\n"
+    "                                  state file): stations, uplink, vendor, first/last seen,\n"
+    "                                  moves, last notification; KEY: last-move (default),\n"
+    "                                  last-seen, first-seen, mac, vlan, uplink\n"
     "\n"
     "options:\n"
     "  --config PATH   configuration file (default /etc/camwatch/camwatch.toml for run and\n"
@@ -55,6 +66,8 @@ constexpr const char* kUsage =
     "                  a pcap or pcapng file holding the frames the switch received on the\n"
     "                  uplink NAME; repeat once per uplink; files are merged by timestamp\n"
     "  --events PATH   where replay writes JSON Lines events; '-' or omitted: stdout\n"
+    "  --table PATH    replay also saves the learned table there (state file format):\n"
+    "                  read it with 'camwatch table --state PATH'\n"
     "  -h, --help      show this help and exit\n"
     "  -V, --version   show the version and exit\n"
     "\n"
@@ -201,7 +214,7 @@ void print_summary(const ReplayResult& r, const SummarySink& summary, const std:
 
 int cmd_replay(Args& args) {
   std::vector<ReplayInput> inputs;
-  std::string config_path, events_path = "-", value;
+  std::string config_path, events_path = "-", table_path, table_error, value;
   bool have_config = false;
   while (!args.done()) {
     if (is_help(args.peek())) {
@@ -226,6 +239,9 @@ int cmd_replay(Args& args) {
     } else if (args.take("--events", value)) {
       if (value.empty()) throw UsageError("--events needs a path, or '-' for stdout");
       events_path = value;
+    } else if (args.take("--table", value)) {
+      if (value.empty()) throw UsageError("--table needs a path");
+      table_path = value;
     } else {
       throw UsageError("replay: unknown argument '" + args.peek() + "'");
     }
@@ -263,8 +279,18 @@ int cmd_replay(Args& args) {
 
   ReplayResult result;
   try {
+    std::function<void(const cam::Tracker&)> save_table;
+    if (!table_path.empty()) {
+      save_table = [&](const cam::Tracker& tracker) {
+        try {
+          save_state(table_path, tracker, names);
+        } catch (const StateFileError& e) {
+          table_error = e.what();
+        }
+      };
+    }
     result = run_replay(inputs, tracker_config, summary,
-                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr);
+                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr, save_table);
   } catch (...) {
     if (fd != STDOUT_FILENO) ::close(fd);
     throw;
@@ -277,6 +303,13 @@ int cmd_replay(Args& args) {
 
   print_summary(result, summary, names, events_target, writer.events_written());
   int code = kExitOk;
+  if (!table_error.empty()) {
+    error_line(table_error);
+    code = kExitFailure;
+  } else if (!table_path.empty()) {
+    std::fprintf(stderr, "  table          %s stations saved to %s (camwatch table --state %s)\n",
+                 grouped(result.tracker.stations).c_str(), table_path.c_str(), table_path.c_str());
+  }
   if (writer.write_failures() > 0) {
     error_line(events_target + ": " + grouped(writer.write_failures()) + " events could not be written: " +
                std::strerror(writer.last_errno()));
@@ -337,6 +370,88 @@ int cmd_check_config(Args& args) {
   return kExitOk;
 }
 
+// ---- table -----------------------------------------------------------------------------------
+
+int cmd_table(Args& args) {
+  TableOptions options;
+  std::string config_path, socket_path, state_path, value;
+  bool config_given = false;
+  while (!args.done()) {
+    if (is_help(args.peek())) {
+      std::fputs(kUsage, stdout);
+      return kExitOk;
+    }
+    if (args.peek() == "--json") {
+      options.json = true;
+      ++args.pos;
+    } else if (args.peek() == "--moved") {
+      options.moved_only = true;
+      ++args.pos;
+    } else if (args.take("--sort", value)) {
+      const auto sort = parse_table_sort(value);
+      if (!sort) throw UsageError("--sort: expected last-move, last-seen, first-seen, mac, vlan or uplink, got '" + value + "'");
+      options.sort = *sort;
+    } else if (args.take("--uplink", value)) {
+      if (!is_valid_uplink_name(value)) throw UsageError("--uplink: not an uplink name: '" + value + "'");
+      options.uplink = value;
+    } else if (args.take("--vlan", value)) {
+      char* end = nullptr;
+      const unsigned long v = std::strtoul(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || v > 4095 || value[0] == '-') throw UsageError("--vlan: expected 0 to 4095, got '" + value + "'");
+      options.vlan = static_cast<std::uint16_t>(v);
+    } else if (args.take("--limit", value)) {
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || value[0] == '-') throw UsageError("--limit: expected a number of rows, got '" + value + "'");
+      options.limit = static_cast<std::size_t>(v);
+    } else if (args.take("--config", value)) {
+      config_path = value;
+      config_given = true;
+    } else if (args.take("--socket", value)) {
+      socket_path = value;
+    } else if (args.take("--state", value)) {
+      state_path = value;
+    } else {
+      throw UsageError("table: unknown argument '" + args.peek() + "'");
+    }
+  }
+  if (!state_path.empty() && (!socket_path.empty() || config_given)) {
+    throw UsageError("table: --state reads a file; it does not go with --socket or --config");
+  }
+
+  SavedState state;
+  if (!state_path.empty()) {
+    if (!std::filesystem::exists(state_path)) throw RuntimeError(state_path + ": no such state file");
+    try {
+      state = load_state(state_path);
+    } catch (const StateFileError& e) {
+      throw RuntimeError(e.what());
+    }
+  } else {
+    if (socket_path.empty()) {
+      // The daemon's own config says where its socket is; without one, the default place.
+      if (!config_given) config_path = kDefaultConfigPath;
+      if (config_given || std::filesystem::exists(config_path)) {
+        socket_path = load_config(config_path).control_socket;
+        if (socket_path.empty()) throw RuntimeError(config_path + ": [daemon] control_socket is off (\"\"); use --state FILE");
+      } else {
+        socket_path = Config{}.control_socket;
+      }
+    }
+    try {
+      state = parse_state(control_request(socket_path, "table"), "the table from " + socket_path);
+    } catch (const ControlSocketError& e) {
+      throw RuntimeError(e.what());
+    } catch (const StateFileError& e) {
+      throw RuntimeError(e.what());
+    }
+  }
+  const cam::VendorDb vendors = load_vendor_db();
+  const std::string text = format_table(state, options, &vendors);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return kExitOk;
+}
+
 int cmd_run(Args& args) {
   if (!args.done() && is_help(args.peek())) {
     std::fputs(kUsage, stdout);
@@ -365,6 +480,7 @@ int run_cli(int argc, char** argv) {
     if (command == "replay") return cmd_replay(args);
     if (command == "check-config") return cmd_check_config(args);
     if (command == "run") return cmd_run(args);
+    if (command == "table") return cmd_table(args);
     throw UsageError("unknown command '" + command + "' (try 'camwatch --help')");
   } catch (const UsageError& e) {
     error_line(e.what());

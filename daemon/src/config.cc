@@ -39,7 +39,7 @@ constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout"};
 constexpr std::string_view kDetectionKeys[] = {"notify_window_before", "notify_window_after",
                                                "flap_moves", "flap_window", "flap_damping"};
 constexpr std::string_view kLogKeys[] = {"level"};
-constexpr std::string_view kDaemonKeys[] = {"user"};
+constexpr std::string_view kDaemonKeys[] = {"user", "control_socket"};
 
 struct SectionSchema {
   std::string_view name;
@@ -490,6 +490,16 @@ class Loader {
           config.user = std::move(user);
         }
       });
+      attempt([&] {
+        if (const Value* v = find(*daemon, "control_socket")) {
+          std::string path = read_string(*v, "daemon.control_socket");
+          // sockaddr_un holds 107 bytes and a NUL; "" turns the socket off.
+          if (path.size() > 107) fail(*v, "daemon.control_socket", "must be at most 107 bytes long (a Unix socket path)");
+          if (!path.empty() && path.front() != '/') fail(*v, "daemon.control_socket", "must be an absolute path, got " + quote(path));
+          if (path.find('\0') != std::string::npos) fail(*v, "daemon.control_socket", "must not contain a NUL character");
+          config.control_socket = std::move(path);
+        }
+      });
     }
     if (first_problem_) throw ConfigError(first_problem_->message);
     return config;
@@ -761,6 +771,10 @@ class Loader {
     const auto bad = [&](const std::string& problem) {
       fail(*v, qualified, problem + ", got " + quote(text));
     };
+    if (text.empty()) {  // no endpoint
+      out.clear();
+      return;
+    }
 
     std::string host;
     std::string_view port;

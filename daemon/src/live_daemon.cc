@@ -30,6 +30,8 @@
 #include "daemon/state_file.h"
 #include "daemon/version.h"
 #include "exporters/json_event_writer.h"
+#include "exporters/metrics.h"
+#include "control_socket.h"
 #include "logging.h"
 #include "privileges.h"
 
@@ -107,7 +109,7 @@ class DaemonSink final : public cam::EventSink {
       : writer_(writer), names_(names) {}
 
   void on_event(const cam::Event& e) override {
-    ++counts_[static_cast<int>(e.kind)];
+    moves_.on_event(e);
     writer_.on_event(e);
     if (writer_.write_failures() != reported_failures_) {
       reported_failures_ = writer_.write_failures();
@@ -142,7 +144,9 @@ class DaemonSink final : public cam::EventSink {
     }
   }
 
-  std::uint64_t count(cam::EventKind k) const { return counts_[static_cast<int>(k)]; }
+  // Per uplink pair and per kind, for the metrics.
+  const exporters::MoveCounters& moves() const { return moves_; }
+  void add_uplinks(std::size_t count) { moves_.resize(count); }
 
  private:
   std::string name(cam::UplinkId id) const { return id < names_.size() ? names_[id] : "?"; }
@@ -168,7 +172,7 @@ class DaemonSink final : public cam::EventSink {
   static constexpr auto kPeriod = seconds(10);
   exporters::JsonEventWriter& writer_;
   const std::vector<std::string>& names_;
-  std::uint64_t counts_[8] = {};
+  exporters::MoveCounters moves_;
   std::uint64_t reported_failures_ = 0;
   SteadyClock::time_point window_start_{};
   int in_window_ = 0;
@@ -187,6 +191,9 @@ struct Uplink {
   capture::LiveCapture::EndReason end_reason = capture::LiveCapture::EndReason::stopped;
   SteadyClock::time_point retry_at{};
   std::string waiting_reason;  // why it is not capturing, logged once per reason
+  bool ever_opened = false;
+  std::uint64_t capture_restarts = 0;
+  std::size_t ring_peak = 0;  // fullest the ring was seen since the last metrics snapshot
   capture::LiveCaptureStats earlier;  // totals of captures that ended (restarts)
 
   capture::LiveCaptureStats totals() const {
@@ -259,6 +266,16 @@ class Daemon {
       drop_privileges(config_.user);
       spdlog::info("running as user {} with CAP_NET_RAW only", config_.user);
     }
+    // The HTTP server starts threads, so it comes after the drop; a port it cannot bind is a
+    // start-up failure, as for any exporter: a sensor nobody can scrape is not running.
+    health_.start_time_s = wall_seconds();
+    health_.last_config_success_s = health_.start_time_s;
+    if (!config_.metrics_listen.empty()) {
+      metrics_ = std::make_unique<exporters::MetricsServer>(config_.metrics_listen);
+      publish_metrics();
+      spdlog::info("metrics on http://{}/metrics", config_.metrics_listen);
+    }
+    open_control_socket();
     for (auto& u : uplinks_) {
       if (u->capture) spawn(*u);
     }
@@ -270,6 +287,7 @@ class Daemon {
     if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
 
     auto next_save = SteadyClock::now() + config_.state_save_interval;
+    auto next_publish = SteadyClock::now();
     auto next_status = SteadyClock::now();
     auto next_watchdog = SteadyClock::now();
     while (!stopping_) {
@@ -286,6 +304,11 @@ class Daemon {
       if (watchdog_usec != 0 && now >= next_watchdog) {
         sd_notify(0, "WATCHDOG=1");
         next_watchdog = now + std::chrono::microseconds(watchdog_usec / 2);
+      }
+      if (control_) control_->serve_pending([&](std::string_view request) { return answer_control(request); });
+      if (metrics_ && now >= next_publish) {
+        publish_metrics();
+        next_publish = now + kMetricsInterval;
       }
       if (now >= next_status) {
         notify_status();
@@ -344,6 +367,7 @@ class Daemon {
     u->ring = std::make_unique<capture::SpscRing<cam::Observation>>(static_cast<std::size_t>(config_.capture.ring_entries));
     names_.push_back(c.name);
     uplinks_.push_back(std::move(u));
+    sink_.add_uplinks(uplinks_.size());
   }
 
   bool open_capture(Uplink& u, bool at_startup) {
@@ -360,6 +384,8 @@ class Daemon {
     try {
       u.capture = std::make_unique<capture::LiveCapture>(o, u.id, *u.ring);
       u.waiting_reason.clear();
+      if (u.ever_opened) ++u.capture_restarts;
+      u.ever_opened = true;
       return true;
     } catch (const capture::LiveCaptureError& e) {
       if (e.kind() == capture::LiveCaptureErrorKind::permission && at_startup) throw StartupPermissionError(e.what());
@@ -453,7 +479,10 @@ class Daemon {
   // ---- the tracker ----
 
   void feed_tracker(cam::PacketTime cutoff) {
-    for (auto& u : uplinks_) merger_.pull(u->id, *u->ring);
+    for (auto& u : uplinks_) {
+      u->ring_peak = std::max(u->ring_peak, u->ring->size());
+      merger_.pull(u->id, *u->ring);
+    }
     for (auto& u : uplinks_) cutoff = merger_.limit_cutoff(u->id, *u->ring, cutoff);
     auto observe = [&](const cam::Observation& o) { tracker_.observe(o); };
     while (!link_events_.empty() && link_events_.front().time <= cutoff) {
@@ -504,7 +533,10 @@ class Daemon {
     try {
       save_state_file();
       state_failures_in_row_ = 0;
+      ++health_.state_saves_ok;
+      health_.last_state_save_s = wall_seconds();
     } catch (const StateFileError& e) {
+      ++health_.state_saves_failed;
       // Logged the first time and then every tenth failure: a full disk must not flood the log.
       if (state_failures_in_row_++ % 10 == 0) spdlog::error("saving the table failed: {}", e.what());
     }
@@ -550,6 +582,8 @@ class Daemon {
       if (next.uplinks.empty()) throw ConfigError(config_path_ + ": uplink: 'camwatch run' needs at least one [[uplink]]");
     } catch (const std::exception& e) {
       spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+      ++health_.reloads_failed;
+      health_.last_reload_ok = false;
       reopen_events(config_.events_path);
       sd_notify(0, "READY=1");
       return;
@@ -603,6 +637,14 @@ class Daemon {
     config_ = next;
     config_.tracker = tracker_.config();
     if (previous.state_path != config_.state_path) spdlog::info("state file is now {}", config_.state_path);
+    if (previous.metrics_listen != config_.metrics_listen) restart_metrics(previous.metrics_listen);
+    if (previous.control_socket != config_.control_socket) {
+      control_.reset();
+      open_control_socket();
+    }
+    ++health_.reloads_ok;
+    health_.last_reload_ok = true;
+    health_.last_config_success_s = wall_seconds();
     spdlog::info("configuration reloaded from {}", config_path_);
     sd_notify(0, "READY=1");
   }
@@ -613,6 +655,96 @@ class Daemon {
     } else {
       writer_.set_fd(events_.fd());
     }
+  }
+
+  // ---- metrics ----
+
+  static double wall_seconds() { return std::chrono::duration<double>(realtime_now().time_since_epoch()).count(); }
+
+  void publish_metrics() {
+    exporters::MetricsSnapshot m;
+    m.update_time_s = wall_seconds();
+    m.version = kVersion;
+    m.libpcap_version = libpcap_version_;
+    for (auto& u : uplinks_) {
+      if (!u->configured) {
+        u->ring_peak = 0;
+        continue;
+      }
+      const capture::LiveCaptureStats t = u->totals();
+      exporters::UplinkMetrics x;
+      x.name = u->config.name;
+      x.link_up = u->link_up;
+      x.capture_up = u->capture != nullptr;
+      x.frames = t.frames;
+      x.bytes = t.bytes;
+      x.kernel_drops = t.kernel_drops;
+      x.interface_drops = t.interface_drops;
+      x.ring_drops = t.ring_drops;
+      x.ring_fill_ratio = static_cast<double>(std::max(u->ring_peak, u->ring->size())) /
+                          static_cast<double>(u->ring->capacity());
+      u->ring_peak = 0;
+      x.malformed = t.malformed;
+      x.truncated = t.truncated;
+      std::copy(std::begin(t.notifications), std::end(t.notifications), std::begin(x.notifications));
+      x.nlb_heartbeats = t.nlb_heartbeats;
+      x.capture_restarts = u->capture_restarts;
+      m.uplinks.push_back(std::move(x));
+      m.uplink_ids.push_back(u->id);
+    }
+    m.moves = sink_.moves();
+    m.tracker = tracker_.stats();
+    m.max_entries = tracker_.config().max_entries;
+    m.packet_clock_s = std::chrono::duration<double>(tracker_.clock().time_since_epoch()).count();
+    m.health = health_;
+    m.health.event_write_errors = writer_.write_failures();
+    metrics_->publish(std::move(m));
+  }
+
+  // A reload changed [metrics] listen: serve on the new address, or keep the old one if the
+  // new one cannot be bound.
+  void restart_metrics(const std::string& previous) {
+    if (config_.metrics_listen.empty()) {
+      metrics_.reset();
+      spdlog::info("metrics endpoint closed ([metrics] listen is empty)");
+      return;
+    }
+    try {
+      metrics_.reset();  // the old address may be the new one's port on another host address
+      metrics_ = std::make_unique<exporters::MetricsServer>(config_.metrics_listen);
+      publish_metrics();
+      spdlog::info("metrics now on http://{}/metrics", config_.metrics_listen);
+    } catch (const exporters::MetricsError& e) {
+      spdlog::error("{}; metrics stay on {}", e.what(), previous.empty() ? "nothing" : previous);
+      config_.metrics_listen = previous;
+      if (!previous.empty()) {
+        try {
+          metrics_ = std::make_unique<exporters::MetricsServer>(previous);
+        } catch (const exporters::MetricsError& e2) {
+          spdlog::error("{}; no metrics endpoint until the next reload", e2.what());
+          config_.metrics_listen.clear();
+        }
+      }
+    }
+  }
+
+  // ---- control socket (`camwatch table`) ----
+
+  // Not fatal: the daemon's job is detection; the table is a convenience on top.
+  void open_control_socket() {
+    if (config_.control_socket.empty()) return;
+    try {
+      control_ = std::make_unique<ControlServer>(config_.control_socket);
+    } catch (const ControlSocketError& e) {
+      spdlog::warn("{}; `camwatch table` cannot reach this daemon", e.what());
+    }
+  }
+
+  // Runs on the tracker loop, the only thread that may read the table. 1M stations take
+  // about 40 ms to serialise; the capture rings absorb that pause.
+  std::string answer_control(std::string_view request) {
+    if (request == "table") return serialize_state(tracker_, names_);
+    throw std::runtime_error("unknown request '" + std::string(request.substr(0, 40)) + "'");
   }
 
   void notify_status() {
@@ -646,6 +778,11 @@ class Daemon {
   bool stopping_ = false;
   bool reload_requested_ = false;
   unsigned state_failures_in_row_ = 0;
+  static constexpr auto kMetricsInterval = milliseconds(100);
+  std::unique_ptr<exporters::MetricsServer> metrics_;  // null when [metrics] listen is empty
+  std::unique_ptr<ControlServer> control_;              // null when off or it could not be opened
+  exporters::DaemonHealth health_;
+  const std::string libpcap_version_ = capture::libpcap_version();
 };
 
 }  // namespace
@@ -662,6 +799,9 @@ int run_daemon(const Config& config, const std::string& config_path) {
     std::fprintf(stderr, "camwatch: error: %s\n", e.what());
     return kExitPrivilege;
   } catch (const PrivilegeError& e) {
+    std::fprintf(stderr, "camwatch: error: %s\n", e.what());
+    return kExitFailure;
+  } catch (const exporters::MetricsError& e) {
     std::fprintf(stderr, "camwatch: error: %s\n", e.what());
     return kExitFailure;
   }

@@ -58,7 +58,8 @@ constexpr std::uint64_t kProgressEvery = 1U << 18;
 }  // namespace
 
 ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::TrackerConfig& tracker_config,
-                        cam::EventSink& sink, const std::function<void(const ReplayProgress&)>& progress) {
+                        cam::EventSink& sink, const std::function<void(const ReplayProgress&)>& progress,
+                        const std::function<void(const cam::Tracker&)>& at_end) {
   const auto started = std::chrono::steady_clock::now();
   ReplayResult result;
   result.uplinks.resize(inputs.size());
@@ -107,6 +108,7 @@ ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::Track
     }
   }
   replayer.tracker().finish();
+  if (at_end) at_end(replayer.tracker());
   report();
   result.tracker = replayer.tracker().stats();
   result.elapsed = std::chrono::steady_clock::now() - started;

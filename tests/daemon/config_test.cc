@@ -197,7 +197,7 @@ TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
       "cam.max_entries",      "cam.idle_timeout",
       "detection.notify_window_before", "detection.notify_window_after",
       "detection.flap_moves", "detection.flap_window", "detection.flap_damping",
-      "log.level",            "daemon.user"};
+      "log.level",            "daemon.user", "daemon.control_socket"};
   EXPECT_EQ(known_config_keys(), expected);
 }
 
@@ -567,13 +567,26 @@ TEST_F(ConfigFile, AcceptsListenAddressesOfEveryForm) {
   }
 }
 
+TEST_F(ConfigFile, AnEmptyListenAddressTurnsMetricsOff) {
+  EXPECT_EQ(load("[metrics]\nlisten = \"\"\n").metrics_listen, "");
+  EXPECT_EQ(Config{}.metrics_listen, "127.0.0.1:9842");
+}
+
+TEST_F(ConfigFile, ChecksTheControlSocketPath) {
+  EXPECT_EQ(load("[daemon]\ncontrol_socket = \"/tmp/x.sock\"\n").control_socket, "/tmp/x.sock");
+  EXPECT_EQ(load("[daemon]\ncontrol_socket = \"\"\n").control_socket, "");
+  expect_error("[daemon]\ncontrol_socket = \"run/x.sock\"\n",
+               ":2: daemon.control_socket: must be an absolute path, got \"run/x.sock\"");
+  expect_error("[daemon]\ncontrol_socket = \"/" + std::string(120, 'a') + "\"\n",
+               ":2: daemon.control_socket: must be at most 107 bytes long (a Unix socket path)");
+}
+
 TEST_F(ConfigFile, ExplainsWhatIsWrongWithAListenAddress) {
   const struct {
     const char* listen;
     const char* problem;
   } cases[] = {
       {"9842", "must be \"HOST:PORT\", e.g. \"127.0.0.1:9842\""},
-      {"", "must be \"HOST:PORT\", e.g. \"127.0.0.1:9842\""},
       {"::1:9842", "an IPv6 address must be in brackets, e.g. \"[::1]:9842\""},
       {"[::1]", "must be \"HOST:PORT\", IPv6 as \"[::1]:9842\""},
       {"[::1:9842", "must be \"HOST:PORT\", IPv6 as \"[::1]:9842\""},

@@ -79,6 +79,8 @@ path = "$tmp/cam.state"
 [capture]
 buffer_size = 4194304
 merge_holdback = "1s"  # generous: CI machines are loaded and sanitizer builds slow
+[daemon]  # last, so a test can append more [daemon] keys
+control_socket = "$tmp/control.sock"
 CFG
 }
 

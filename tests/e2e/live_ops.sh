@@ -69,7 +69,7 @@ stop_daemon || fail "unclean stop"
 
 # --- privileges: started as root with [daemon] user, keeps only CAP_NET_RAW ----------------
 write_config "$tmp/camwatch.toml" vmnic2=v2b
-printf '[daemon]\nuser = "nobody"\n' >>"$tmp/camwatch.toml"
+printf 'user = "nobody"\n' >>"$tmp/camwatch.toml"  # write_config ends in [daemon]
 chown nobody "$tmp" "$tmp/events.jsonl" "$tmp/cam.state" 2>/dev/null
 start_daemon "$tmp/camwatch.toml" "$tmp/priv.log" || exit 1
 status=/proc/$(pgrep -f "camwatch run --config $tmp/camwatch.toml" | head -1)/status

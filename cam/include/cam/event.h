@@ -21,6 +21,7 @@ enum class EventKind : std::uint8_t {
   uplink_down,     // the uplink's interface lost its link (live only)
   uplink_up,       // the uplink's interface has its link again (live only)
 };
+inline constexpr int kEventKinds = 6;  // keep in step with EventKind: arrays are indexed by it
 
 // "silent_move", "announced_move", "flap", "table_full".
 const char* to_string(EventKind kind);

@@ -112,4 +112,7 @@ class LiveCapture {
   std::unique_ptr<Impl> impl_;
 };
 
+// libpcap's version string ("libpcap version 1.10.3 (with TPACKET_V3)") without the prefix.
+std::string libpcap_version();
+
 }  // namespace camwatch::capture

@@ -65,6 +65,7 @@ struct Config {
   std::string state_path = "/var/lib/camwatch/cam.state";
   cam::Duration state_save_interval = std::chrono::minutes(5);
   std::string user;  // [daemon] user: drop to it after opening captures; empty = stay
+  std::string control_socket = "/run/camwatch/control.sock";  // `camwatch table`; empty = none
   cam::TrackerConfig tracker;
   std::string log_level = "info";
 };

@@ -57,8 +57,10 @@ struct ReplayResult {
 
 // Opens every input (throws capture::CaptureFileError naming the file), replays them into a
 // tracker built from `tracker_config` that delivers events to `sink`, and returns the tallies.
-// `progress`, when set, is called every few hundred thousand frames.
+// `progress`, when set, is called every few hundred thousand frames; `at_end`, when set, sees
+// the tracker after the last decision (to save the learned table).
 ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::TrackerConfig& tracker_config,
-                        cam::EventSink& sink, const std::function<void(const ReplayProgress&)>& progress = {});
+                        cam::EventSink& sink, const std::function<void(const ReplayProgress&)>& progress = {},
+                        const std::function<void(const cam::Tracker&)>& at_end = {});
 
 }  // namespace camwatch::daemon
