@@ -179,6 +179,22 @@ fi
 "$camwatch" table --socket "$tmp/control.sock" --uplink vmnic2 >"$tmp/table.txt" 2>&1 || { echo "FAIL: table text"; fails=$((fails + 1)); }
 grep -q "stations shown" "$tmp/table.txt" || { echo "FAIL: table text has no summary:"; cat "$tmp/table.txt"; fails=$((fails + 1)); }
 
+# Reload health: a broken file is refused and says so in the metrics; a good one recovers.
+metric() { in_ns curl -fsS "http://127.0.0.1:$cw_port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+cp "$tmp/camwatch.toml" "$tmp/good.toml"
+echo 'bogus_key = 1' >>"$tmp/camwatch.toml"
+kill -HUP "$daemon_pid"
+if wait_for "the failed reload in the metrics" 10 metric_is camwatch_config_last_reload_successful 0 &&
+  metric_is 'camwatch_config_reloads_total{result="failure"}' 1; then
+  echo "ok:   a refused reload shows as camwatch_config_last_reload_successful 0"
+else
+  fails=$((fails + 1))
+fi
+cp "$tmp/good.toml" "$tmp/camwatch.toml"
+kill -HUP "$daemon_pid"
+wait_for "the good reload in the metrics" 10 metric_is camwatch_config_last_reload_successful 1 || fails=$((fails + 1))
+
 stop_daemon || fails=$((fails + 1))
 echo "$fails failures"
 [ $fails -eq 0 ]
