@@ -354,13 +354,16 @@ int cmd_check_config(Args& args) {
   }
   const std::string path = parse_config_only(args, "check-config");
   Config c = load_config(path);
+  if (!c.metrics_auth_password_file.empty()) read_secret_file(c.metrics_auth_password_file, "metrics.basic_auth_password_file");
   std::printf("%s: valid\n", path.c_str());
   std::printf("  uplinks: %zu\n", c.uplinks.size());
   for (const auto& u : c.uplinks) {
     std::printf("    %s on %s (direction %s%s)\n", u.name.c_str(), u.interface.c_str(), direction_name(u.direction),
                 u.promiscuous ? ", promiscuous" : "");
   }
-  std::printf("  events: %s\n  metrics: %s\n  state: %s\n", c.events_path.c_str(), c.metrics_listen.c_str(),
+  std::printf("  events: %s\n  metrics: %s%s\n  state: %s\n", c.events_path.c_str(),
+              c.metrics_listen.empty() ? "off" : c.metrics_listen.c_str(),
+              c.metrics_auth_username.empty() ? "" : (" (basic auth, user " + c.metrics_auth_username + ")").c_str(),
               c.state_path.c_str());
   const cam::TrackerConfig& t = c.tracker;
   std::printf("  detection: notify window %gs before to %gs after; flap at %u moves in %gs, damped %gs\n",

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <span>
@@ -33,7 +34,7 @@ using namespace std::chrono_literals;
 constexpr std::string_view kUplinkKeys[] = {"name", "interface", "direction", "promiscuous"};
 constexpr std::string_view kCaptureKeys[] = {"snaplen", "buffer_size", "ring_entries", "merge_holdback"};
 constexpr std::string_view kEventsKeys[] = {"path"};
-constexpr std::string_view kMetricsKeys[] = {"listen"};
+constexpr std::string_view kMetricsKeys[] = {"listen", "basic_auth_username", "basic_auth_password_file"};
 constexpr std::string_view kStateKeys[] = {"path", "save_interval"};
 constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout"};
 constexpr std::string_view kDetectionKeys[] = {"notify_window_before", "notify_window_after",
@@ -425,6 +426,31 @@ class Loader {
     if (const Value* metrics = section(root, "metrics")) {
       attempt([&] { reject_unknown_keys(*metrics, "metrics", kMetricsKeys); });
       attempt([&] { read_listen(*metrics, "metrics", "listen", config.metrics_listen); });
+      attempt([&] {
+        const Value* user = find(*metrics, "basic_auth_username");
+        const Value* file = find(*metrics, "basic_auth_password_file");
+        if (user != nullptr) {
+          config.metrics_auth_username = read_string(*user, "metrics.basic_auth_username");
+          const std::string& u = config.metrics_auth_username;
+          // RFC 7617: the user-id cannot contain a colon; keep it printable ASCII.
+          if (u.empty() || u.size() > 64 || u.find(':') != std::string::npos ||
+              !std::all_of(u.begin(), u.end(), [](char c) { return c > ' ' && c < 127; })) {
+            fail(*user, "metrics.basic_auth_username", "must be 1-64 printable characters without ':' or spaces");
+          }
+        }
+        if (file != nullptr) {
+          read_path(*metrics, "metrics", "basic_auth_password_file", config.metrics_auth_password_file);
+          if (config.metrics_auth_password_file.front() != '/') {
+            fail(*file, "metrics.basic_auth_password_file", "must be an absolute path");
+          }
+        }
+        if (user != nullptr && file == nullptr) {
+          fail(*user, "metrics.basic_auth_username", "needs metrics.basic_auth_password_file as well");
+        }
+        if (file != nullptr && user == nullptr) {
+          fail(*file, "metrics.basic_auth_password_file", "needs metrics.basic_auth_username as well");
+        }
+      });
     }
     if (const Value* state = section(root, "state")) {
       attempt([&] { reject_unknown_keys(*state, "state", kStateKeys); });
@@ -931,6 +957,32 @@ bool is_valid_uplink_name(std::string_view name) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
            c == '-';
   });
+}
+
+std::string read_secret_file(const std::string& path, const std::string& key) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) throw ConfigError(path + ": " + key + ": cannot read the secret: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw ConfigError(path + ": " + key + ": not a regular file");
+  }
+  if ((st.st_mode & S_IROTH) != 0) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw ConfigError(path + ": " + key + ": the secret is readable by every user (mode " + mode +
+                      "); chmod o-r it (0640, group of the camwatch user)");
+  }
+  std::string text(4096, '\0');
+  const ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  if (n < 0) throw ConfigError(path + ": " + key + ": cannot read the secret: " + std::strerror(errno));
+  text.resize(static_cast<std::size_t>(n));
+  const auto end = text.find_first_of("\r\n");
+  if (end != std::string::npos) text.resize(end);
+  if (text.empty()) throw ConfigError(path + ": " + key + ": the first line (the secret) is empty");
+  return text;
 }
 
 std::vector<std::string> known_config_keys() {

@@ -250,6 +250,7 @@ class Daemon {
 
   int run() {
     block_signals();
+    metrics_auth_ = metrics_auth(config_);  // before dropping privileges: the file may be root's
     for (const UplinkConfig& u : config_.uplinks) add_uplink(u);
     writer_.set_uplink_names(names_);
     load_state();
@@ -271,9 +272,9 @@ class Daemon {
     health_.start_time_s = wall_seconds();
     health_.last_config_success_s = health_.start_time_s;
     if (!config_.metrics_listen.empty()) {
-      metrics_ = std::make_unique<exporters::MetricsServer>(config_.metrics_listen);
+      metrics_ = std::make_unique<exporters::MetricsServer>(config_.metrics_listen, metrics_auth_);
       publish_metrics();
-      spdlog::info("metrics on http://{}/metrics", config_.metrics_listen);
+      spdlog::info("metrics on http://{}/metrics{}", config_.metrics_listen, metrics_auth_ ? " (basic auth)" : "");
     }
     open_control_socket();
     for (auto& u : uplinks_) {
@@ -577,9 +578,11 @@ class Daemon {
   void reload() {
     sd_notify(0, "RELOADING=1");
     Config next;
+    std::optional<exporters::BasicAuth> next_auth;
     try {
       next = load_config(config_path_);
       if (next.uplinks.empty()) throw ConfigError(config_path_ + ": uplink: 'camwatch run' needs at least one [[uplink]]");
+      next_auth = metrics_auth(next);
     } catch (const std::exception& e) {
       spdlog::error("reload failed, keeping the running configuration: {}", e.what());
       ++health_.reloads_failed;
@@ -637,7 +640,11 @@ class Daemon {
     config_ = next;
     config_.tracker = tracker_.config();
     if (previous.state_path != config_.state_path) spdlog::info("state file is now {}", config_.state_path);
-    if (previous.metrics_listen != config_.metrics_listen) restart_metrics(previous.metrics_listen);
+    const bool auth_changed = next_auth.has_value() != metrics_auth_.has_value() ||
+                              (next_auth && (next_auth->username != metrics_auth_->username ||
+                                             next_auth->password != metrics_auth_->password));
+    metrics_auth_ = std::move(next_auth);
+    if (previous.metrics_listen != config_.metrics_listen || auth_changed) restart_metrics(previous.metrics_listen);
     if (previous.control_socket != config_.control_socket) {
       control_.reset();
       open_control_socket();
@@ -658,6 +665,12 @@ class Daemon {
   }
 
   // ---- metrics ----
+
+  static std::optional<exporters::BasicAuth> metrics_auth(const Config& c) {
+    if (c.metrics_auth_username.empty()) return std::nullopt;
+    return exporters::BasicAuth{c.metrics_auth_username,
+                                read_secret_file(c.metrics_auth_password_file, "metrics.basic_auth_password_file")};
+  }
 
   static double wall_seconds() { return std::chrono::duration<double>(realtime_now().time_since_epoch()).count(); }
 
@@ -711,7 +724,7 @@ class Daemon {
     }
     try {
       metrics_.reset();  // the old address may be the new one's port on another host address
-      metrics_ = std::make_unique<exporters::MetricsServer>(config_.metrics_listen);
+      metrics_ = std::make_unique<exporters::MetricsServer>(config_.metrics_listen, metrics_auth_);
       publish_metrics();
       spdlog::info("metrics now on http://{}/metrics", config_.metrics_listen);
     } catch (const exporters::MetricsError& e) {
@@ -719,7 +732,7 @@ class Daemon {
       config_.metrics_listen = previous;
       if (!previous.empty()) {
         try {
-          metrics_ = std::make_unique<exporters::MetricsServer>(previous);
+          metrics_ = std::make_unique<exporters::MetricsServer>(previous, metrics_auth_);
         } catch (const exporters::MetricsError& e2) {
           spdlog::error("{}; no metrics endpoint until the next reload", e2.what());
           config_.metrics_listen.clear();
@@ -782,6 +795,7 @@ class Daemon {
   std::unique_ptr<exporters::MetricsServer> metrics_;  // null when [metrics] listen is empty
   std::unique_ptr<ControlServer> control_;              // null when off or it could not be opened
   exporters::DaemonHealth health_;
+  std::optional<exporters::BasicAuth> metrics_auth_;
   const std::string libpcap_version_ = capture::libpcap_version();
 };
 

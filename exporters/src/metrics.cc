@@ -321,7 +321,16 @@ struct MetricsServer::ExposerHolder {
   std::unique_ptr<prometheus::Exposer> exposer;
 };
 
-MetricsServer::MetricsServer(const std::string& listen)
+namespace {
+// Compares without an early exit, so the time taken does not tell how much of a guess was right.
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < b.size(); ++i) diff |= static_cast<unsigned char>(b[i] ^ (i < a.size() ? a[i] : 0));
+  return diff == 0;
+}
+}  // namespace
+
+MetricsServer::MetricsServer(const std::string& listen, std::optional<BasicAuth> auth)
     : listen_(listen), collector_(std::make_shared<Collector>()), exposer_(std::make_unique<ExposerHolder>()) {
   try {
     // civetweb options: two worker threads (a scrape and a stray client), bounded request time,
@@ -333,6 +342,16 @@ MetricsServer::MetricsServer(const std::string& listen)
   } catch (const std::exception& e) {
     throw MetricsError("cannot serve metrics on " + listen + " (address in use, or not an address of this host?): " +
                        e.what());
+  }
+  if (auth) {
+    exposer_->exposer->RegisterAuth(
+        [expected = std::move(*auth)](const std::string& user, const std::string& password) {
+          // Both compared, always: no early return on a wrong user name.
+          const bool user_ok = same_secret(user, expected.username);
+          const bool password_ok = same_secret(password, expected.password);
+          return user_ok && password_ok;
+        },
+        "camwatch");
   }
   exposer_->exposer->RegisterCollectable(collector_);
 }

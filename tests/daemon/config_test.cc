@@ -193,7 +193,7 @@ TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
       "uplink.name",          "uplink.interface",    "uplink.direction",
       "uplink.promiscuous",   "capture.snaplen",     "capture.buffer_size",
       "capture.ring_entries", "capture.merge_holdback", "events.path",
-      "metrics.listen",       "state.path",          "state.save_interval",
+      "metrics.listen", "metrics.basic_auth_username", "metrics.basic_auth_password_file", "state.path",          "state.save_interval",
       "cam.max_entries",      "cam.idle_timeout",
       "detection.notify_window_before", "detection.notify_window_after",
       "detection.flap_moves", "detection.flap_window", "detection.flap_damping",
@@ -570,6 +570,39 @@ TEST_F(ConfigFile, AcceptsListenAddressesOfEveryForm) {
 TEST_F(ConfigFile, AnEmptyListenAddressTurnsMetricsOff) {
   EXPECT_EQ(load("[metrics]\nlisten = \"\"\n").metrics_listen, "");
   EXPECT_EQ(Config{}.metrics_listen, "127.0.0.1:9842");
+}
+
+TEST_F(ConfigFile, BasicAuthNeedsBothKeys) {
+  const Config c = load("[metrics]\nbasic_auth_username = \"prom\"\nbasic_auth_password_file = \"/etc/camwatch/pw\"\n");
+  EXPECT_EQ(c.metrics_auth_username, "prom");
+  EXPECT_EQ(c.metrics_auth_password_file, "/etc/camwatch/pw");
+  expect_error("[metrics]\nbasic_auth_username = \"prom\"\n",
+               ":2: metrics.basic_auth_username: needs metrics.basic_auth_password_file as well");
+  expect_error("[metrics]\nbasic_auth_password_file = \"/etc/camwatch/pw\"\n",
+               ":2: metrics.basic_auth_password_file: needs metrics.basic_auth_username as well");
+  expect_error("[metrics]\nbasic_auth_username = \"a:b\"\nbasic_auth_password_file = \"/pw\"\n",
+               ":2: metrics.basic_auth_username: must be 1-64 printable characters without ':' or spaces");
+  expect_error("[metrics]\nbasic_auth_username = \"p\"\nbasic_auth_password_file = \"pw\"\n",
+               ":3: metrics.basic_auth_password_file: must be an absolute path");
+}
+
+TEST_F(ConfigFile, SecretFilesMustNotBeWorldReadable) {
+  const std::string path = dir_ + "/metrics.password";
+  std::ofstream(path) << "s3cret\nignored second line\n";
+  ::chmod(path.c_str(), 0640);
+  EXPECT_EQ(read_secret_file(path, "metrics.basic_auth_password_file"), "s3cret");
+  ::chmod(path.c_str(), 0644);
+  try {
+    read_secret_file(path, "metrics.basic_auth_password_file");
+    FAIL() << "a world-readable secret was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": metrics.basic_auth_password_file: the secret is readable by every user "
+                                              "(mode 0644); chmod o-r it (0640, group of the camwatch user)");
+  }
+  std::ofstream(path, std::ios::trunc) << "\n";
+  ::chmod(path.c_str(), 0600);
+  EXPECT_THROW(read_secret_file(path, "k"), ConfigError);
+  EXPECT_THROW(read_secret_file(dir_ + "/missing", "k"), ConfigError);
 }
 
 TEST_F(ConfigFile, ChecksTheControlSocketPath) {

@@ -208,7 +208,7 @@ TEST(RenderMetrics, PassesPromtoolCheckMetrics) {
 
 // ---- the HTTP server ----
 
-std::string http_get(int port, const std::string& path) {
+std::string http_get(int port, const std::string& path, const std::string& extra_header = "") {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -218,7 +218,7 @@ std::string http_get(int port, const std::string& path) {
     ::close(fd);
     return "";
   }
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n" + extra_header + "\r\n";
   (void)::write(fd, req.data(), req.size());
   std::string resp;
   char buf[4096];
@@ -255,6 +255,20 @@ TEST(MetricsServer, ServesTheLatestPublishedSnapshot) {
   server.publish(std::move(next));
   resp = http_get(port, "/metrics");
   EXPECT_NE(resp.find(R"(camwatch_silent_moves_total{from="vmnic2",to="vmnic3"} 3)"), std::string::npos) << resp;
+}
+
+TEST(MetricsServer, BasicAuthAdmitsOnlyTheConfiguredUser) {
+  const int port = free_port();
+  MetricsServer server("127.0.0.1:" + std::to_string(port), BasicAuth{"prometheus", "s3cret"});
+  server.publish(sample_snapshot());
+  EXPECT_NE(http_get(port, "/metrics").find("401"), std::string::npos);
+  // base64("prometheus:wrong") and base64("other:s3cret")
+  EXPECT_NE(http_get(port, "/metrics", "Authorization: Basic cHJvbWV0aGV1czp3cm9uZw==\r\n").find("401"), std::string::npos);
+  EXPECT_NE(http_get(port, "/metrics", "Authorization: Basic b3RoZXI6czNjcmV0\r\n").find("401"), std::string::npos);
+  // base64("prometheus:s3cret")
+  const std::string ok = http_get(port, "/metrics", "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ=\r\n");
+  EXPECT_NE(ok.find("200 OK"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("camwatch_silent_moves_total"), std::string::npos);
 }
 
 TEST(MetricsServer, LocalhostIsAccepted) {

@@ -62,6 +62,8 @@ struct Config {
   CaptureConfig capture;
   std::string events_path = "/var/lib/camwatch/events.jsonl";
   std::string metrics_listen = "127.0.0.1:9842";
+  std::string metrics_auth_username;       // HTTP basic auth on /metrics when set ...
+  std::string metrics_auth_password_file;  // ... with the password in this file (read_secret_file)
   std::string state_path = "/var/lib/camwatch/cam.state";
   cam::Duration state_save_interval = std::chrono::minutes(5);
   std::string user;  // [daemon] user: drop to it after opening captures; empty = stay
@@ -84,6 +86,12 @@ bool is_valid_uplink_name(std::string_view name);
 // ("500ms", "2s", "1.5s", "5m", "1h", "250us"); exact decimal, rounded to the nanosecond.
 // Returns nullopt on anything else: no unit, unknown unit, sign, spaces, overflow.
 std::optional<cam::Duration> parse_duration(const std::string& text);
+
+// Reads a secret (the metrics password) from `path`: the first line, without its line end.
+// Refuses, with ConfigError naming `key` and the file, a file that is not a regular file, that
+// every user may read (mode o+r: chmod 0640 and chgrp to the daemon's group), or whose first
+// line is empty.
+std::string read_secret_file(const std::string& path, const std::string& key);
 
 // Every key load_config() accepts, fully qualified ("events.path", "uplink.name"), in the
 // order of config/camwatch.toml. For tests that keep the documentation complete.

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -117,13 +118,20 @@ class MetricsError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// HTTP basic authentication for /metrics (Prometheus' `basic_auth` scrape option).
+struct BasicAuth {
+  std::string username;
+  std::string password;
+};
+
 // The HTTP endpoint: prometheus-cpp's Exposer on `listen` ("HOST:PORT", IPv6 as "[::1]:PORT"),
-// serving /metrics from the latest published snapshot.
+// serving /metrics from the latest published snapshot; with `auth`, only to that user (others get
+// 401; credentials are compared in constant time).
 class MetricsServer {
  public:
   // Binds at once; throws MetricsError naming the address when it cannot (in use, no such
   // address, permission).
-  explicit MetricsServer(const std::string& listen);
+  explicit MetricsServer(const std::string& listen, std::optional<BasicAuth> auth = std::nullopt);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
