@@ -20,6 +20,7 @@
 #include <system_error>
 #include <vector>
 
+#include "testsupport/temp_dir.h"
 #include "cam/event.h"
 #include "cam/tracker.h"
 
@@ -35,26 +36,7 @@ const cam::PacketTime kT0 = cam::PacketTime(seconds(1'346'305'200));  // 2012-08
 
 // ---- fixtures: directories, files, trackers ----
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "camwatch-state-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testsupport::TempDir;
 
 // A mount made by a test, undone when the test ends (also when an assertion fails).
 class ScopedMount {

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "testsupport/temp_dir.h"
 #include "cam/event.h"
 #include "cam/tracker.h"
 #include "cam/vendor_db.h"
@@ -45,18 +46,7 @@ cam::Observation frame(cam::UplinkId uplink, std::uint64_t mac, cam::VlanId vlan
   return o;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "camwatch-table-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testsupport::TempDir;
 
 // Three stations: one that moved A -> B with a RARP, one that never moved, one on VLAN 20.
 class TableFixture : public ::testing::Test {

@@ -11,36 +11,14 @@
 #include <fstream>
 #include <string>
 #include <system_error>
+#include "testsupport/temp_dir.h"
 
 namespace camwatch::daemon {
 namespace {
 
 using ::testing::HasSubstr;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "camwatch-vendor-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream out(path_ + "/" + name, std::ios::binary);
-    out << text;
-    ASSERT_TRUE(out.good()) << name;
-  }
-
- private:
-  std::string path_;
-};
+using testsupport::TempDir;
 
 constexpr const char* kHeader = "Registry,Assignment,Organization Name,Organization Address\r\n";
 
