@@ -23,6 +23,7 @@
 #include "daemon/table_view.h"
 #include "daemon/vendor_file.h"
 #include "control_socket.h"
+#include "logging.h"
 #include "daemon/version.h"
 #include "exporters/json_event_writer.h"
 
@@ -74,7 +75,10 @@ constexpr const char* kUsage =
     "exit codes: 0 ok, 1 runtime failure (unreadable or corrupt input), 2 usage error,\n"
     "            4 missing privilege, 6 invalid configuration\n";
 
-void error_line(const std::string& message) { std::fprintf(stderr, "camwatch: error: %s\n", message.c_str()); }
+// Under systemd the line goes to the journal with error priority ("<3>", which journald strips).
+void error_line(const std::string& message) {
+  std::fprintf(stderr, "%scamwatch: error: %s\n", stderr_is_journal() ? "<3>" : "", message.c_str());
+}
 
 // "1,234,567": counts people read at a glance.
 std::string grouped(std::uint64_t n) {

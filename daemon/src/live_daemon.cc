@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -264,6 +265,10 @@ class Daemon {
     // capabilities are per thread, so the drop must come before any thread exists.
     for (auto& u : uplinks_) open_capture(*u, /*at_startup=*/true);
     if (!config_.user.empty() && geteuid() == 0) {
+      // What root created must stay writable after the drop (SIGHUP reopens the events file).
+      const std::string socket_dir =
+          config_.control_socket.empty() ? "" : std::filesystem::path(config_.control_socket).parent_path().string();
+      hand_over_to_user(config_.user, events_.fd() == STDOUT_FILENO ? -1 : events_.fd(), socket_dir);
       drop_privileges(config_.user);
       spdlog::info("running as user {} with CAP_NET_RAW only", config_.user);
     }

@@ -4,6 +4,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -32,11 +36,21 @@ class JournalStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 
 }  // namespace
 
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  std::uintmax_t dev = 0, ino = 0;
+  if (std::sscanf(stream, "%ju:%ju", &dev, &ino) != 2) return false;
+  struct stat st {};
+  return ::fstat(STDERR_FILENO, &st) == 0 && static_cast<std::uintmax_t>(st.st_dev) == dev &&
+         static_cast<std::uintmax_t>(st.st_ino) == ino;
+}
+
 void set_log_level(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
 void setup_logging(const std::string& level) {
   std::shared_ptr<spdlog::logger> logger;
-  if (std::getenv("JOURNAL_STREAM") != nullptr) {
+  if (stderr_is_journal()) {
     logger = std::make_shared<spdlog::logger>("camwatch", std::make_shared<JournalStderrSink>());
   } else {
     logger = std::make_shared<spdlog::logger>("camwatch", std::make_shared<spdlog::sinks::stderr_sink_mt>());

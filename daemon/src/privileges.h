@@ -16,6 +16,12 @@ class PrivilegeError : public std::runtime_error {
 // the permitted and effective sets and nothing else; clears the bounding set. Throws on failure.
 void drop_privileges(const std::string& user);
 
+// Hands what the daemon created as root before dropping to `user` over to that user, so it can
+// still write them afterwards: `fd` (the events file) and `directory` (the control socket's
+// parent, created 0750 when missing). Either may be -1 / empty. Throws PrivilegeError naming
+// what failed.
+void hand_over_to_user(const std::string& user, int fd, const std::string& directory);
+
 // True when the process can open raw packet sockets (root or CAP_NET_RAW effective).
 bool has_net_raw();
 

@@ -800,7 +800,7 @@ TEST_F(ConfigFile, ReportsAnyDamageAsOneLineNamingTheFile) {
   std::mt19937 rng(20240611);
   const std::string path = dir_ + "/camwatch.toml";
   int errors = 0;
-  for (int round = 0; round < 120; ++round) {
+  for (int round = 0; round < 240; ++round) {
     std::string text = valid;
     const int edits = 1 + static_cast<int>(rng() % 4);
     for (int e = 0; e < edits; ++e) {
