@@ -25,6 +25,7 @@ packages=(
   tcpdump iproute2 procps python3 curl
   prometheus prometheus-alertmanager  # the real-server test, promtool, amtool
   ieee-data                           # OUI vendor names (optional at run time)
+  dpkg-dev lintian man-db groff-base  # the .deb (dpkg-shlibdeps), its lint, the man page checks
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
