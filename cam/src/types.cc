@@ -1,5 +1,7 @@
 #include "cam/types.h"
 
+#include <arpa/inet.h>
+
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -46,12 +48,53 @@ bool MacAddress::parse(const std::string& text, MacAddress& out) {
   return true;
 }
 
+std::string IpAddress::to_string() const {
+  // inet_ntop is a pure formatting function (no I/O); it writes RFC 5952 text for IPv6.
+  char buf[INET6_ADDRSTRLEN];
+  if (is_v4()) {
+    const std::uint8_t* b = bytes_.data() + 12;
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+    return buf;
+  }
+  if (inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf) == nullptr) return "::";
+  return buf;
+}
+
+bool IpAddress::parse(const std::string& text, IpAddress& out) {
+  std::uint8_t b[16];
+  if (inet_pton(AF_INET, text.c_str(), b) == 1) {
+    out = v4(std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3]);
+    return true;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), b) == 1) {
+    out = v6(b);
+    return true;
+  }
+  return false;
+}
+
 const char* to_string(Notification kind) {
   switch (kind) {
     case Notification::none: return "none";
     case Notification::rarp: return "rarp";
     case Notification::garp: return "garp";
     case Notification::unsolicited_na: return "unsolicited_na";
+  }
+  return "none";
+}
+
+const char* to_string(ClaimKind kind) {
+  switch (kind) {
+    case ClaimKind::none: return "none";
+    case ClaimKind::arp_request: return "arp_request";
+    case ClaimKind::arp_reply: return "arp_reply";
+    case ClaimKind::arp_announcement: return "arp_announcement";
+    case ClaimKind::arp_probe: return "arp_probe";
+    case ClaimKind::nd_solicitation: return "nd_solicitation";
+    case ClaimKind::nd_dad: return "nd_dad";
+    case ClaimKind::nd_advertisement: return "nd_advertisement";
+    case ClaimKind::nd_unsolicited_advertisement: return "nd_unsolicited_advertisement";
+    case ClaimKind::nd_router_advertisement: return "nd_router_advertisement";
   }
   return "none";
 }
@@ -64,8 +107,24 @@ const char* to_string(EventKind kind) {
     case EventKind::table_full: return "table_full";
     case EventKind::uplink_down: return "uplink_down";
     case EventKind::uplink_up: return "uplink_up";
+    case EventKind::nlb_unicast_host: return "nlb_unicast_host";
+    case EventKind::failover: return "failover";
+    case EventKind::new_binding: return "new_binding";
+    case EventKind::changed_mac: return "changed_mac";
+    case EventKind::flip_flop: return "flip_flop";
+    case EventKind::ip_conflict: return "ip_conflict";
   }
   return "unknown";
+}
+
+const char* to_string(NlbMode mode) {
+  switch (mode) {
+    case NlbMode::none: return "none";
+    case NlbMode::unicast: return "unicast";
+    case NlbMode::unicast_unmasked: return "unicast_unmasked";
+    case NlbMode::multicast: return "multicast";
+  }
+  return "none";
 }
 
 std::string format_rfc3339_micros(PacketTime t) {

@@ -138,6 +138,13 @@ class DaemonSink final : public cam::EventSink {
       case cam::EventKind::uplink_up:
         spdlog::info("uplink {} is up", name(e.to));
         break;
+      case cam::EventKind::nlb_unicast_host:
+      case cam::EventKind::failover:
+      case cam::EventKind::new_binding:
+      case cam::EventKind::changed_mac:
+      case cam::EventKind::flip_flop:
+      case cam::EventKind::ip_conflict:
+        break;  // TODO(issue 6): log lines
       case cam::EventKind::announced_move:
         spdlog::debug("announced move: {} vlan {} {} -> {} ({})", e.station.mac.to_string(), e.station.vlan,
                       name(e.from), name(e.to), cam::to_string(e.notification));

@@ -41,6 +41,9 @@ const std::string& uplink_name(const std::vector<std::string>& names, cam::Uplin
   return id < names.size() ? names[id] : unknown;
 }
 
+// Filled in with cam/failover.h.
+void append_failover(std::string&, const cam::Event&, const std::vector<std::string>&) {}
+
 std::string seconds_text(cam::Duration d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", std::chrono::duration<double>(d).count());
@@ -86,6 +89,44 @@ std::string format_event_json(const cam::Event& e, const std::vector<std::string
       append_key(out, "max_entries");
       out += std::to_string(config.max_entries);
       break;
+    case cam::EventKind::nlb_unicast_host:
+      append_key(out, "uplink");
+      append_json_string(out, uplink_name(uplink_names, e.to));
+      break;
+    case cam::EventKind::new_binding:
+    case cam::EventKind::changed_mac:
+    case cam::EventKind::flip_flop:
+    case cam::EventKind::ip_conflict:
+      append_key(out, "ip");
+      append_json_string(out, e.ip.to_string());
+      if (e.kind != cam::EventKind::new_binding) {
+        append_key(out, e.kind == cam::EventKind::ip_conflict ? "other_mac" : "old_mac");
+        append_json_string(out, e.other_mac.to_string());
+      }
+      append_key(out, "uplink");
+      append_json_string(out, uplink_name(uplink_names, e.to));
+      append_key(out, "claim");
+      append_json_string(out, cam::to_string(e.claim));
+      break;
+    case cam::EventKind::failover:
+      append_failover(out, e, uplink_names);
+      break;
+  }
+  if (e.nlb_mode != cam::NlbMode::none) {
+    append_key(out, "nlb_mode");
+    append_json_string(out, cam::to_string(e.nlb_mode));
+    if (e.nlb_cluster_ip != 0) {
+      append_key(out, "nlb_cluster");
+      append_json_string(out, cam::IpAddress::v4(e.nlb_cluster_ip).to_string());
+    }
+    if (e.nlb_host_id != 0) {
+      append_key(out, "nlb_host");
+      out += std::to_string(e.nlb_host_id);
+    }
+    if (e.nlb_dedicated_ip != 0) {
+      append_key(out, "nlb_dedicated_ip");
+      append_json_string(out, cam::IpAddress::v4(e.nlb_dedicated_ip).to_string());
+    }
   }
   if (e.failed_uplink != cam::kNoUplink) {
     append_key(out, "failed_uplink");

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "cam/types.h"
 
@@ -20,11 +21,28 @@ enum class EventKind : std::uint8_t {
   table_full,      // the table reached max_entries; new stations are not learned until room frees
   uplink_down,     // the uplink's interface lost its link (live only)
   uplink_up,       // the uplink's interface has its link again (live only)
+  nlb_unicast_host,  // a Windows NLB host in unicast mode was first seen: it never announces a move
+  failover,          // a group of moves away from one uplink, told as one story (FailoverStory)
+  new_binding,       // an IP address was first claimed by a MAC (ARP / neighbour discovery)
+  changed_mac,       // an IP address is now claimed by another MAC
+  flip_flop,         // an IP address went back to the MAC it had before its last change
+  ip_conflict,       // two MACs claim one IP address at the same time
 };
-inline constexpr int kEventKinds = 6;  // keep in step with EventKind: arrays are indexed by it
+inline constexpr int kEventKinds = 12;  // keep in step with EventKind: arrays are indexed by it
 
-// "silent_move", "announced_move", "flap", "table_full".
+// "silent_move", "announced_move", "flap", "table_full", ...: the names used in events.
 const char* to_string(EventKind kind);
+
+struct FailoverStory;  // cam/failover.h
+
+// How a Windows NLB host shows itself (see cam/nlb.h).
+enum class NlbMode : std::uint8_t {
+  none = 0,
+  unicast,    // unicast mode, source MAC masked to 02-<host id>-<cluster IP>: never announces a move
+  unicast_unmasked,  // unicast mode sending from the cluster MAC 02-BF-<cluster IP> itself
+  multicast,  // multicast / IGMP mode: the host keeps its own MAC and announces moves as usual
+};
+const char* to_string(NlbMode mode);
 
 struct Event {
   EventKind kind = EventKind::silent_move;
@@ -41,6 +59,21 @@ struct Event {
   // Moves: the old uplink had gone down within kFailoverAttribution before the move, so this
   // move is part of that uplink's failover. kNoUplink otherwise.
   UplinkId failed_uplink = kNoUplink;
+
+  // Windows NLB identity of the station (nlb_unicast_host, and moves and flaps of NLB hosts).
+  NlbMode nlb_mode = NlbMode::none;
+  std::uint8_t nlb_host_id = 0;       // 0: unknown
+  std::uint32_t nlb_cluster_ip = 0;   // IPv4, host order; 0: unknown
+  std::uint32_t nlb_dedicated_ip = 0;
+
+  // Address bindings: `ip` is claimed by station.mac; `other_mac` is the MAC it had before
+  // (changed_mac, flip_flop) or the other claimant (ip_conflict); `claim` the frame that said so.
+  IpAddress ip;
+  MacAddress other_mac;
+  ClaimKind claim = ClaimKind::none;
+
+  // failover: the whole story. Shared, never modified once emitted.
+  std::shared_ptr<const FailoverStory> story;
 };
 
 // How long after an uplink goes down a move away from it is attributed to that failure.

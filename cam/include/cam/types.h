@@ -81,6 +81,54 @@ struct StationKey {
   friend constexpr bool operator==(StationKey, StationKey) = default;
 };
 
+// An IPv4 or IPv6 address as 16 bytes in network order; IPv4 is held IPv4-mapped
+// (::ffff:a.b.c.d, RFC 4291 2.5.5.2) so both families share one key type. Trivially copyable.
+class IpAddress {
+ public:
+  constexpr IpAddress() = default;
+  static constexpr IpAddress v4(std::uint32_t address_host_order) {
+    IpAddress a;
+    a.bytes_[10] = 0xFF;
+    a.bytes_[11] = 0xFF;
+    for (int i = 0; i < 4; ++i) a.bytes_[12 + i] = static_cast<std::uint8_t>(address_host_order >> (8 * (3 - i)));
+    return a;
+  }
+  // Sixteen octets in wire order. The caller guarantees sixteen readable bytes.
+  static constexpr IpAddress v6(const std::uint8_t* octets) {
+    IpAddress a;
+    for (int i = 0; i < 16; ++i) a.bytes_[i] = octets[i];
+    return a;
+  }
+
+  constexpr bool is_v4() const {
+    for (int i = 0; i < 10; ++i)
+      if (bytes_[i] != 0) return false;
+    return bytes_[10] == 0xFF && bytes_[11] == 0xFF;
+  }
+  // The IPv4 address in host order; meaningful when is_v4().
+  constexpr std::uint32_t v4_value() const {
+    return std::uint32_t{bytes_[12]} << 24 | std::uint32_t{bytes_[13]} << 16 | std::uint32_t{bytes_[14]} << 8 | bytes_[15];
+  }
+  constexpr bool is_unspecified() const {
+    if (is_v4()) return v4_value() == 0;
+    for (auto b : bytes_)
+      if (b != 0) return false;
+    return true;
+  }
+  constexpr const std::array<std::uint8_t, 16>& bytes() const { return bytes_; }
+
+  // "192.0.2.1" or RFC 5952 text ("2001:db8::1").
+  std::string to_string() const;
+  // Parses dotted IPv4 or IPv6 text; returns false on anything else.
+  static bool parse(const std::string& text, IpAddress& out);
+
+  friend constexpr bool operator==(const IpAddress&, const IpAddress&) = default;
+  friend constexpr auto operator<=>(const IpAddress&, const IpAddress&) = default;
+
+ private:
+  std::array<std::uint8_t, 16> bytes_{};
+};
+
 // The kinds of frame that announce "MAC M is now here" to the switches (SPEC: notification frame).
 enum class Notification : std::uint8_t {
   none = 0,
@@ -92,6 +140,27 @@ inline constexpr int kNotificationKinds = 4;
 
 // "rarp", "garp", "unsolicited_na" ("none" for none): the names used in events and metrics.
 const char* to_string(Notification kind);
+
+// What an ARP or neighbour-discovery frame says about an IP address (the address bindings of
+// docs/EVENTS.md). The claim binds `claim_ip` to `claim_mac` (see Observation).
+enum class ClaimKind : std::uint8_t {
+  none = 0,
+  arp_request,        // ARP request: the sender's own IP and MAC
+  arp_reply,          // ARP reply: the sender's own IP and MAC
+  arp_announcement,   // gratuitous ARP (sender IP == target IP, not 0.0.0.0)
+  arp_probe,          // RFC 5227 probe (sender IP 0.0.0.0): asks whether the target IP is free
+  nd_solicitation,    // neighbour or router solicitation from a specified source with a link-layer option
+  nd_dad,             // neighbour solicitation from :: (RFC 4862 duplicate address detection)
+  nd_advertisement,   // solicited neighbour advertisement: target IP, target link-layer address
+  nd_unsolicited_advertisement,  // unsolicited one (Solicited flag clear)
+  nd_router_advertisement,       // router advertisement: the router's link-local source IP
+};
+inline constexpr int kClaimKinds = 10;
+
+// "arp_request", "nd_dad", ... ("none" for none): the names used in events and metrics.
+const char* to_string(ClaimKind kind);
+// Probes and DAD ask about an address; they do not claim it.
+constexpr bool is_probe(ClaimKind kind) { return kind == ClaimKind::arp_probe || kind == ClaimKind::nd_dad; }
 
 // RFC 3339 UTC with microseconds: "2012-08-30T05:42:07.559886Z".
 std::string format_rfc3339_micros(PacketTime t);
