@@ -28,9 +28,16 @@ constexpr std::uint8_t kIpProtoAh = 51;
 constexpr std::uint8_t kIpProtoIcmpv6 = 58;
 constexpr std::uint8_t kIpProtoDestinationOptions = 60;
 
+constexpr std::uint8_t kIcmpv6RouterSolicit = 133;
+constexpr std::uint8_t kIcmpv6RouterAdvert = 134;
+constexpr std::uint8_t kIcmpv6NeighborSolicit = 135;
 constexpr std::uint8_t kIcmpv6NeighborAdvert = 136;
 constexpr std::uint8_t kNaSolicitedFlag = 0x40;
+constexpr std::uint8_t kNdOptionSourceLinkLayer = 1;
 constexpr std::uint8_t kNdOptionTargetLinkLayer = 2;
+
+constexpr std::uint32_t kNlbSignature = 0xC0DE01BF;
+constexpr std::uint32_t kNlbExtendedSignature = 0xC0DE01C0;
 
 inline std::uint16_t be16(const std::uint8_t* p) noexcept {
   return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
@@ -38,6 +45,10 @@ inline std::uint16_t be16(const std::uint8_t* p) noexcept {
 
 inline std::uint32_t be32(const std::uint8_t* p) noexcept {
   return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
+}
+
+inline std::uint32_t le32(const std::uint8_t* p) noexcept {
+  return std::uint32_t{p[3]} << 24 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[1]} << 8 | p[0];
 }
 
 // Eight bytes as one unaligned load and a byte swap; a MAC is read as the top (or bottom) 48 bits
@@ -75,6 +86,13 @@ void announce(DecodedFrame& out, Notification kind, MacAddress announced) noexce
   out.notified = announced;
 }
 
+void claim(DecodedFrame& out, cam::ClaimKind kind, MacAddress mac, const cam::IpAddress& ip) noexcept {
+  if (!mac.is_learnable()) return;  // nothing to bind an address to
+  out.claim = kind;
+  out.claim_mac = mac;
+  out.claim_ip = ip;
+}
+
 // ARP (RFC 826) and RARP (RFC 903) share one body layout.
 DecodeStatus decode_arp(const std::uint8_t* p, std::size_t cap, std::size_t limit, std::size_t off, bool rarp,
                         DecodedFrame& out) noexcept {
@@ -97,8 +115,16 @@ DecodeStatus decode_arp(const std::uint8_t* p, std::size_t cap, std::size_t limi
     return DecodeStatus::ok;
   }
   const std::uint32_t sender_ip = be32(a + 14);
-  // Sender IP 0.0.0.0 is an RFC 5227 probe: it asks whether the address is free, announces nothing.
-  if (sender_ip == be32(a + 24) && sender_ip != 0) announce(out, Notification::garp, sender);
+  const std::uint32_t target_ip = be32(a + 24);
+  if (sender_ip == 0) {
+    // An RFC 5227 probe: it asks whether the target address is free, announces nothing.
+    claim(out, cam::ClaimKind::arp_probe, sender, cam::IpAddress::v4(target_ip));
+  } else if (sender_ip == target_ip) {
+    announce(out, Notification::garp, sender);
+    claim(out, cam::ClaimKind::arp_announcement, sender, cam::IpAddress::v4(sender_ip));
+  } else {
+    claim(out, op == 1 ? cam::ClaimKind::arp_request : cam::ClaimKind::arp_reply, sender, cam::IpAddress::v4(sender_ip));
+  }
   return DecodeStatus::ok;
 }
 
@@ -107,6 +133,7 @@ DecodeStatus decode_ipv6(const std::uint8_t* p, std::size_t cap, std::size_t lim
   const Layer frame{p, cap, limit};
   if (!frame.has(off + 40)) return frame.missing(off + 40);
   if (p[off] >> 4 != 6) return DecodeStatus::malformed;
+  const std::size_t ipv6_header = off;
   // The payload length ends the packet: what follows is Ethernet padding or a trailer, and must
   // not be walked as extension headers or ND options.
   const std::size_t packet_end = off + 40 + be16(p + off + 4);
@@ -142,27 +169,82 @@ DecodeStatus decode_ipv6(const std::uint8_t* p, std::size_t cap, std::size_t lim
   }
 
   if (!packet.has(off + 1)) return packet.missing(off + 1);
-  if (p[off] != kIcmpv6NeighborAdvert) return DecodeStatus::ok;
-  // Type, code, checksum, flags and reserved, target address.
-  if (!packet.has(off + 24)) return packet.missing(off + 24);
-  if (p[off + 1] != 0 || (p[off + 4] & kNaSolicitedFlag) != 0) return DecodeStatus::ok;
+  const std::uint8_t type = p[off];
+  // The fixed part of each neighbour-discovery message (RFC 4861 section 4), then options.
+  std::size_t fixed = 0;
+  switch (type) {
+    case kIcmpv6RouterSolicit: fixed = 8; break;
+    case kIcmpv6RouterAdvert: fixed = 16; break;
+    case kIcmpv6NeighborSolicit:
+    case kIcmpv6NeighborAdvert: fixed = 24; break;
+    default: return DecodeStatus::ok;
+  }
+  if (!packet.has(off + fixed)) return packet.missing(off + fixed);
+  if (p[off + 1] != 0) return DecodeStatus::ok;  // RFC 4861: code 0 only
 
-  MacAddress announced = out.source;
-  for (off += 24; off < packet_end;) {
+  // The link-layer address option each message carries: TLLA in an advertisement, SLLA else.
+  const std::uint8_t wanted = type == kIcmpv6NeighborAdvert ? kNdOptionTargetLinkLayer : kNdOptionSourceLinkLayer;
+  const std::size_t message = off;
+  MacAddress lla = out.source;
+  for (off += fixed; off < packet_end;) {
     if (!packet.has(off + 2)) return packet.missing(off + 2);
     const std::uint8_t units = p[off + 1];
     // RFC 4861 7.1.2: a zero-length option makes the message invalid (and would never advance).
     if (units == 0) return DecodeStatus::malformed;
     const std::size_t size = std::size_t{units} * 8;
     if (!packet.has(off + size)) return packet.missing(off + size);
-    if (p[off] == kNdOptionTargetLinkLayer && units == 1) {
-      announced = MacAddress::from_u64(be64(p + off));  // type, length, then the six octets
+    if (p[off] == wanted && units == 1) {
+      lla = MacAddress::from_u64(be64(p + off));  // type, length, then the six octets
       break;
     }
     off += size;
   }
-  announce(out, Notification::unsolicited_na, announced);
+
+  const cam::IpAddress source_ip = cam::IpAddress::v6(p + ipv6_header + 8);
+  switch (type) {
+    case kIcmpv6NeighborAdvert: {
+      const bool solicited = (p[message + 4] & kNaSolicitedFlag) != 0;
+      if (!solicited) announce(out, Notification::unsolicited_na, lla);
+      claim(out, solicited ? cam::ClaimKind::nd_advertisement : cam::ClaimKind::nd_unsolicited_advertisement, lla,
+            cam::IpAddress::v6(p + message + 8));
+      break;
+    }
+    case kIcmpv6NeighborSolicit:
+      if (source_ip.is_unspecified()) {
+        // Duplicate address detection: the sender asks whether its tentative address is taken.
+        claim(out, cam::ClaimKind::nd_dad, out.source, cam::IpAddress::v6(p + message + 8));
+      } else {
+        claim(out, cam::ClaimKind::nd_solicitation, lla, source_ip);
+      }
+      break;
+    case kIcmpv6RouterSolicit:
+      if (!source_ip.is_unspecified()) claim(out, cam::ClaimKind::nd_solicitation, lla, source_ip);
+      break;
+    default:  // router advertisement
+      claim(out, cam::ClaimKind::nd_router_advertisement, lla, source_ip);
+      break;
+  }
   return DecodeStatus::ok;
+}
+
+// Windows NLB heartbeat body: signature, version, host id, cluster IP, dedicated IP. What the
+// capture cut is simply not known; the heartbeat itself is already flagged.
+void decode_nlb(const std::uint8_t* p, std::size_t cap, std::size_t limit, std::size_t off, DecodedFrame& out) noexcept {
+  const Layer body{p, cap, limit};
+  if (!body.has(off + 4)) return;
+  const std::uint32_t signature = le32(p + off);
+  if (signature == kNlbExtendedSignature) {
+    out.nlb_extended = true;
+    return;
+  }
+  if (signature != kNlbSignature || !body.has(off + 20)) return;
+  const std::uint32_t host_id = le32(p + off + 8);
+  // Host priorities run from 1 to 32; anything else is not a heartbeat we understand.
+  if (host_id == 0 || host_id > 32) return;
+  out.nlb_identity = true;
+  out.nlb_host_id = static_cast<std::uint8_t>(host_id);
+  out.nlb_cluster_ip = be32(p + off + 12);
+  out.nlb_dedicated_ip = be32(p + off + 16);
 }
 
 // Everything decode_frame() does not finish itself: tag stacks, 802.3, the ethertypes we read
@@ -218,6 +300,7 @@ DecodeStatus decode_ipv6(const std::uint8_t* p, std::size_t cap, std::size_t lim
     case kEtherNlb:
       out.nlb_heartbeat = true;
       out.status = DecodeStatus::ok;
+      decode_nlb(p, cap, limit, off, out);
       break;
     default: out.status = DecodeStatus::ok; break;
   }

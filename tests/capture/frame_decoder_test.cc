@@ -28,6 +28,8 @@ void PrintTo(DecodeStatus s, std::ostream* os) {
 
 namespace {
 
+using cam::ClaimKind;
+using cam::IpAddress;
 using cam::MacAddress;
 using cam::Notification;
 using testsupport::Bytes;
@@ -634,6 +636,146 @@ TEST(FrameDecoder, FlagsNlbHeartbeatFromEthertypeAloneWhateverItsBody) {
   d = decode(truncate(frame, 18), 18);  // no body at all
   EXPECT_EQ(d.status, DecodeStatus::ok);
   EXPECT_TRUE(d.nlb_heartbeat);
+}
+
+TEST(FrameDecoder, ReadsHostIdClusterAndDedicatedAddressOfNlbHeartbeat) {
+  DecodedFrame d = decode(FrameBuilder()
+                              .source(mac("02:02:c0:a8:64:50"))
+                              .nlb_heartbeat(2, ipv4("192.168.100.80"), ipv4("192.168.100.82"))
+                              .build());
+  EXPECT_TRUE(d.nlb_heartbeat);
+  EXPECT_TRUE(d.nlb_identity);
+  EXPECT_FALSE(d.nlb_extended);
+  EXPECT_EQ(d.nlb_host_id, 2);
+  EXPECT_EQ(d.nlb_cluster_ip, 0xC0A86450U);
+  EXPECT_EQ(d.nlb_dedicated_ip, 0xC0A86452U);
+}
+
+TEST(FrameDecoder, ReadsNoNlbIdentityFromCutBodyExtendedSignatureOrImpossibleHostId) {
+  auto frame = FrameBuilder().source(kVm).nlb_heartbeat(3, ipv4("10.0.0.1"), ipv4("10.0.0.2")).build();
+  DecodedFrame d = decode(truncate(frame, 14 + 19), 1514);  // dedicated IP cut by one byte
+  EXPECT_TRUE(d.nlb_heartbeat);
+  EXPECT_FALSE(d.nlb_identity);
+  EXPECT_EQ(d.nlb_host_id, 0);
+
+  auto extended = frame;
+  extended[14] = 0xC0;  // signature 0xC0DE01C0
+  d = decode(extended);
+  EXPECT_TRUE(d.nlb_extended);
+  EXPECT_FALSE(d.nlb_identity);
+
+  auto host33 = FrameBuilder().source(kVm).nlb_heartbeat(33, ipv4("10.0.0.1"), ipv4("10.0.0.2")).build();
+  d = decode(host33);
+  EXPECT_TRUE(d.nlb_heartbeat);
+  EXPECT_FALSE(d.nlb_identity);
+}
+
+// --- address claims (ARP and neighbour discovery) ---
+
+TEST(FrameDecoder, ClaimsSenderAddressOfArpRequestAndReplyForSenderHardwareAddress) {
+  DecodedFrame d = decode(
+      FrameBuilder().source(kOther).arp(1, kVm, ipv4("10.0.0.5"), kZero, ipv4("10.0.0.1")).build());
+  EXPECT_EQ(d.claim, ClaimKind::arp_request);
+  EXPECT_EQ(d.claim_mac, kVm);
+  EXPECT_EQ(d.claim_ip, IpAddress::v4(0x0A000005));
+  d = decode(FrameBuilder().source(kVm).arp(2, kVm, ipv4("10.0.0.5"), kOther, ipv4("10.0.0.1")).build());
+  EXPECT_EQ(d.claim, ClaimKind::arp_reply);
+  EXPECT_EQ(d.claim_ip, IpAddress::v4(0x0A000005));
+}
+
+TEST(FrameDecoder, ClaimsGratuitousArpAsAnnouncementAndProbeAsProbeOfTargetAddress) {
+  DecodedFrame d = decode(FrameBuilder().source(kVm).garp_reply(kVm, ipv4("10.0.0.7")).build());
+  EXPECT_EQ(d.claim, ClaimKind::arp_announcement);
+  EXPECT_EQ(d.notification, Notification::garp);
+  EXPECT_EQ(d.claim_ip, IpAddress::v4(0x0A000007));
+  d = decode(FrameBuilder().source(kVm).arp(1, kVm, ipv4("0.0.0.0"), kZero, ipv4("10.0.0.9")).build());
+  EXPECT_EQ(d.claim, ClaimKind::arp_probe);
+  EXPECT_EQ(d.notification, Notification::none);
+  EXPECT_EQ(d.claim_ip, IpAddress::v4(0x0A000009));
+  EXPECT_EQ(d.claim_mac, kVm);
+}
+
+TEST(FrameDecoder, ClaimsNothingForArpWithGroupSenderOrCutBody) {
+  auto frame = FrameBuilder().source(kVm).arp(1, kBroadcast, ipv4("10.0.0.5"), kZero, ipv4("10.0.0.1")).build();
+  EXPECT_EQ(decode(frame).claim, ClaimKind::none);
+  auto garp = FrameBuilder().source(kVm).garp_request(kVm, ipv4("10.0.0.7")).build();
+  DecodedFrame d = decode(truncate(garp, 14 + 27), 60);
+  EXPECT_EQ(d.status, DecodeStatus::truncated);
+  EXPECT_EQ(d.claim, ClaimKind::none);
+}
+
+TEST(FrameDecoder, ClaimsAdvertTargetForItsTargetLinkLayerAddressSolicitedOrNot) {
+  auto na = unsolicited_na(kOther);
+  DecodedFrame d = decode(na_frame(na, kVm));
+  EXPECT_EQ(d.claim, ClaimKind::nd_unsolicited_advertisement);
+  EXPECT_EQ(d.claim_mac, kOther);
+  EXPECT_EQ(d.claim_ip, IpAddress::v6(na.target.data()));
+  na.solicited = true;
+  d = decode(na_frame(na, kVm));
+  EXPECT_EQ(d.claim, ClaimKind::nd_advertisement);
+  EXPECT_EQ(d.notification, Notification::none);
+  na.target_lla = kZero;
+  d = decode(na_frame(na, kVm));
+  EXPECT_EQ(d.claim_mac, kVm);  // no option: the Ethernet source
+}
+
+TEST(FrameDecoder, ClaimsSolicitationSourceForSourceLinkLayerAddressAndDadForTentativeTarget) {
+  FrameBuilder::NeighborDiscovery ns;
+  ns.type = 135;
+  ns.source_ip = ipv6("2001:db8::5");
+  ns.destination_ip = ipv6("ff02::1:ff00:9");
+  ns.target = ipv6("2001:db8::9");
+  ns.lla = kOther;
+  DecodedFrame d = decode(FrameBuilder().source(kVm).neighbor_discovery(ns).build());
+  EXPECT_EQ(d.status, DecodeStatus::ok);
+  EXPECT_EQ(d.claim, ClaimKind::nd_solicitation);
+  EXPECT_EQ(d.claim_mac, kOther);
+  EXPECT_EQ(d.claim_ip, IpAddress::v6(ipv6("2001:db8::5").data()));
+
+  ns.source_ip = ipv6("::");
+  ns.lla = kZero;  // RFC 4861: no SLLA from the unspecified address
+  d = decode(FrameBuilder().source(kVm).neighbor_discovery(ns).build());
+  EXPECT_EQ(d.claim, ClaimKind::nd_dad);
+  EXPECT_EQ(d.claim_mac, kVm);
+  EXPECT_EQ(d.claim_ip, IpAddress::v6(ipv6("2001:db8::9").data()));
+}
+
+TEST(FrameDecoder, ClaimsRouterAdvertisementSourceAndRouterSolicitationFromSpecifiedSourceOnly) {
+  FrameBuilder::NeighborDiscovery ra;
+  ra.type = 134;
+  ra.source_ip = ipv6("fe80::1");
+  ra.destination_ip = ipv6("ff02::1");
+  ra.lla = kOther;
+  DecodedFrame d = decode(FrameBuilder().source(kOther).neighbor_discovery(ra).build());
+  EXPECT_EQ(d.claim, ClaimKind::nd_router_advertisement);
+  EXPECT_EQ(d.claim_ip, IpAddress::v6(ipv6("fe80::1").data()));
+  EXPECT_EQ(d.claim_mac, kOther);
+
+  FrameBuilder::NeighborDiscovery rs;
+  rs.type = 133;
+  rs.source_ip = ipv6("fe80::5");
+  rs.destination_ip = ipv6("ff02::2");
+  rs.lla = kVm;
+  d = decode(FrameBuilder().source(kVm).neighbor_discovery(rs).build());
+  EXPECT_EQ(d.claim, ClaimKind::nd_solicitation);
+  rs.source_ip = ipv6("::");
+  rs.lla = kZero;
+  d = decode(FrameBuilder().source(kVm).neighbor_discovery(rs).build());
+  EXPECT_EQ(d.status, DecodeStatus::ok);
+  EXPECT_EQ(d.claim, ClaimKind::none);
+}
+
+TEST(FrameDecoder, ClaimsNothingFromNdMessageCutBeforeItsOptionsEnd) {
+  FrameBuilder::NeighborDiscovery ns;
+  ns.type = 135;
+  ns.source_ip = ipv6("2001:db8::5");
+  ns.destination_ip = ipv6("ff02::1:ff00:9");
+  ns.target = ipv6("2001:db8::9");
+  ns.lla = kOther;
+  auto frame = FrameBuilder().source(kVm).neighbor_discovery(ns).build();
+  DecodedFrame d = decode(truncate(frame, 14 + 40 + 24 + 4), static_cast<std::uint32_t>(frame.size()));
+  EXPECT_EQ(d.status, DecodeStatus::truncated);
+  EXPECT_EQ(d.claim, ClaimKind::none);
 }
 
 // --- 802.3 and LLC/SNAP ---

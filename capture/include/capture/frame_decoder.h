@@ -8,7 +8,9 @@
 //     so RFC 5227 probes are not announcements): announces the sender hardware address;
 //   - ICMPv6 neighbour advertisement with the Solicited flag clear (IPv6 extension headers
 //     skipped): announces the target link-layer address option, else the Ethernet source.
-// It also flags Windows NLB heartbeats (0x886F) for later use.
+// It also reads Windows NLB heartbeats (0x886F: host id, cluster IP and dedicated IP when the body
+// was captured) and the address claim of every ARP and neighbour-discovery frame (which IP the
+// frame binds to which MAC, cam::ClaimKind), for the NLB inventory and the address bindings.
 //
 // Decisions on the odd cases:
 //   - VLAN: only the outermost tag decides. A priority tag (VID 0) outside a tag with a real VID
@@ -31,6 +33,22 @@
 //     padding is never read as options. An IPv6 version other than 6 is malformed.
 //   - A group or all-zero announced MAC is not reported (notification none), including a TLLA
 //     option holding one: there is no fallback to the Ethernet source then.
+//   - Claims. ARP (the same frames as above): sender IP 0.0.0.0 is an arp_probe of the target IP;
+//     sender IP == target IP an arp_announcement; otherwise arp_request / arp_reply of the sender
+//     IP; the MAC is always the sender hardware address (which a proxy or a poisoner may set
+//     apart from the Ethernet source). Neighbour discovery (ICMPv6 code 0, types 133-136): a
+//     neighbour advertisement claims its target for the TLLA (else the Ethernet source), solicited
+//     or not; a neighbour solicitation from :: is nd_dad of its target, from any other source an
+//     nd_solicitation of that source for the SLLA (else the Ethernet source); a router
+//     solicitation likewise (none from ::); a router advertisement claims its source for the SLLA
+//     (else the Ethernet source). A claim is only reported when the whole message, options
+//     included, was read (never on a truncated or malformed frame) and its MAC is learnable;
+//     whether the IP is a sensible host address is for the bindings to judge.
+//   - NLB heartbeat: the signature 0xC0DE01BF (little-endian) is followed by a version, the host
+//     id (little-endian u32) and the cluster and dedicated IPv4 addresses (layout as Wireshark's
+//     msnlb dissector documents it); 0xC0DE01C0 is an extended heartbeat whose fields are not
+//     read. A body cut by the snaplen still flags the heartbeat (status ok: the station is
+//     known), without identity.
 //
 // Limits: it never reads past `captured.size()`. A frame too short for a layer it claims to carry
 // is `malformed` when the wire length says it really was that short (or a header's own length
@@ -73,7 +91,15 @@ struct DecodedFrame {
                                  // 802.3; 0 for other 802.3 frames or when not captured
   cam::Notification notification = cam::Notification::none;
   cam::MacAddress notified;      // the announced MAC when notification != none
+  cam::ClaimKind claim = cam::ClaimKind::none;
+  cam::MacAddress claim_mac;     // claim != none: the MAC claim_ip is bound to
+  cam::IpAddress claim_ip;
   bool nlb_heartbeat = false;
+  bool nlb_identity = false;     // the heartbeat's host id and addresses below were captured
+  bool nlb_extended = false;     // an extended heartbeat (0xC0DE01C0)
+  std::uint8_t nlb_host_id = 0;
+  std::uint32_t nlb_cluster_ip = 0;    // IPv4, host order
+  std::uint32_t nlb_dedicated_ip = 0;
 };
 
 // `captured`: the bytes the capture holds; `wire_length`: the frame's length on the wire (pcap
@@ -88,6 +114,7 @@ struct DecodeCounters {
   std::uint64_t truncated = 0;
   std::uint64_t vlan_tagged = 0;
   std::uint64_t notifications[cam::kNotificationKinds] = {};
+  std::uint64_t claims[cam::kClaimKinds] = {};
   std::uint64_t nlb_heartbeats = 0;
 
   void count(const DecodedFrame& frame, std::uint32_t wire_length) noexcept {
@@ -100,6 +127,7 @@ struct DecodeCounters {
     if (frame.status == DecodeStatus::truncated) ++truncated;
     if (frame.vlan_tags != 0) ++vlan_tagged;
     ++notifications[static_cast<int>(frame.notification)];
+    ++claims[static_cast<int>(frame.claim)];
     if (frame.nlb_heartbeat) ++nlb_heartbeats;
   }
 };
@@ -118,7 +146,19 @@ inline bool to_observation(cam::PacketTime time, std::span<const std::uint8_t> c
   out.vlan = d.vlan;
   out.uplink = uplink;
   out.notification = d.notification;
-  out.flags = d.nlb_heartbeat ? static_cast<std::uint8_t>(cam::ObservationFlag::nlb_heartbeat) : 0;
+  out.claim = d.claim;
+  out.claim_mac = d.claim_mac;
+  out.claim_ip = d.claim_ip;
+  out.flags = 0;
+  out.nlb_host_id = d.nlb_host_id;
+  out.nlb_cluster_ip = d.nlb_cluster_ip;
+  out.nlb_dedicated_ip = d.nlb_dedicated_ip;
+  if (d.nlb_heartbeat) [[unlikely]] {
+    out.flags = static_cast<std::uint8_t>(
+        static_cast<unsigned>(cam::ObservationFlag::nlb_heartbeat) |
+        (d.nlb_identity ? static_cast<unsigned>(cam::ObservationFlag::nlb_identity) : 0U) |
+        (d.nlb_extended ? static_cast<unsigned>(cam::ObservationFlag::nlb_extended) : 0U));
+  }
   return true;
 }
 

@@ -142,6 +142,40 @@ FrameBuilder& FrameBuilder::neighbor_advert(const NeighborAdvert& na) {
   return payload(0x86DD, std::move(p));
 }
 
+FrameBuilder& FrameBuilder::neighbor_discovery(const NeighborDiscovery& nd) {
+  Bytes icmp;
+  icmp.push_back(nd.type);
+  icmp.push_back(0);
+  put_be16(icmp, 0);  // checksum: not verified by camwatch
+  switch (nd.type) {
+    case 134:  // cur hop limit, flags, router lifetime, reachable time, retrans timer
+      icmp.insert(icmp.end(), {64, nd.flags, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0});
+      break;
+    case 135:
+    case 136:
+      icmp.insert(icmp.end(), {nd.type == 136 ? nd.flags : std::uint8_t{0}, 0, 0, 0});
+      put(icmp, nd.target);
+      break;
+    default:  // 133: reserved
+      icmp.insert(icmp.end(), {0, 0, 0, 0});
+      break;
+  }
+  if (!nd.lla.is_zero()) {
+    icmp.push_back(nd.type == 136 ? 2 : 1);  // target / source link-layer address
+    icmp.push_back(1);
+    put_mac(icmp, nd.lla);
+  }
+  Bytes p;
+  p.insert(p.end(), {0x60, 0, 0, 0});
+  put_be16(p, static_cast<std::uint16_t>(icmp.size()));
+  p.push_back(58);
+  p.push_back(255);
+  put(p, nd.source_ip);
+  put(p, nd.destination_ip);
+  p.insert(p.end(), icmp.begin(), icmp.end());
+  return payload(0x86DD, std::move(p));
+}
+
 FrameBuilder& FrameBuilder::nlb_heartbeat(std::uint8_t host_id, Ipv4 cluster_ip, Ipv4 dedicated_ip,
                                           std::size_t body_bytes) {
   Bytes p;

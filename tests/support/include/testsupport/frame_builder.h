@@ -70,6 +70,19 @@ class FrameBuilder {
     std::vector<std::uint8_t> extension_headers;
   };
   FrameBuilder& neighbor_advert(const NeighborAdvert& na);
+  // Any neighbour-discovery message (RFC 4861): router solicitation 133, router advertisement
+  // 134, neighbour solicitation 135 (target set), neighbour advertisement 136 (target and
+  // `flags`: 0x80 router, 0x40 solicited, 0x20 override). A non-zero `lla` adds the link-layer
+  // address option the message type carries (SLLA, TLLA for 136). Hop limit 255.
+  struct NeighborDiscovery {
+    std::uint8_t type = 135;
+    Ipv6 source_ip{};
+    Ipv6 destination_ip{};
+    Ipv6 target{};
+    std::uint8_t flags = 0;
+    cam::MacAddress lla;
+  };
+  FrameBuilder& neighbor_discovery(const NeighborDiscovery& nd);
   // Windows NLB heartbeat (ethertype 0x886F): signature 0xC0DE01BF little-endian, host id,
   // cluster IP, dedicated IP, padded to `body_bytes`.
   FrameBuilder& nlb_heartbeat(std::uint8_t host_id, Ipv4 cluster_ip, Ipv4 dedicated_ip,
