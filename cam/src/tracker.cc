@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "failover_stories.h"
 #include "station_table.h"
 
 namespace camwatch::cam {
@@ -101,7 +102,8 @@ class Tracker::Impl {
         sweep_interval_ns_(sweep_interval_for(idle_ns_)),
         sweep_step_ns_(sweep_step_for(sweep_interval_ns_, config.max_entries)),
         max_notify_records_(config.max_entries / 4 + 1024),
-        table_(config.max_entries) {}
+        table_(config.max_entries),
+        stories_(config.failover, story_min_gap(after_ns_)) {}
 
   void observe(const Observation& obs) {
     const std::int64_t t = to_ns(obs.time);
@@ -112,6 +114,11 @@ class Tracker::Impl {
       ++stats_.ignored_sources;
       return;
     }
+    // Per uplink, for the failover stories' "its traffic stopped".
+    if (obs.uplink >= uplinks_.size()) [[unlikely]] grow_uplinks(obs.uplink);
+    UplinkTraffic& u = uplinks_[obs.uplink < uplinks_.size() ? obs.uplink : 0];
+    ++u.frames;
+    u.last_frame_ns = std::max(u.last_frame_ns, t);
     if (t > clock_ns_) {
       clock_ns_ = t;
       if (clock_ns_ >= next_housekeeping_ns_) housekeeping();
@@ -144,6 +151,7 @@ class Tracker::Impl {
       std::sort(keys.begin(), keys.end());
       for (std::uint64_t key : keys) decide_expired(key, kFarFuture);
     }
+    close_stories(/*all=*/true);
     while (!held_.empty()) {
       sink_.on_event(held_.front());
       held_.pop_front();
@@ -183,10 +191,16 @@ class Tracker::Impl {
     hold(e);
   }
 
+  void emit(const Event& e) {
+    ++stats_.external_events;
+    hold(e);
+  }
+
   void reconfigure(const TrackerConfig& c) {
     config_ = c;
     before_ns_ = to_ns(c.notify_window_before);
     after_ns_ = to_ns(c.notify_window_after);
+    stories_.reconfigure(c.failover, story_min_gap(after_ns_));
     release_delay_ns_ = std::max(release_delay_ns_, after_ns_);
     idle_ns_ = to_ns(c.idle_timeout);
     flap_window_ns_ = to_ns(c.flap_window);
@@ -400,6 +414,7 @@ class Tracker::Impl {
 
   void on_move(Slot& s, UplinkId to, std::int64_t t) {
     const PendingMove move{t, s.last_seen_ns, s.uplink, to, t + after_ns_};
+    const UplinkId from = s.uplink;
     s.uplink = to;
     s.last_seen_ns = std::max(s.last_seen_ns, t);
     if (s.moves != std::numeric_limits<std::uint8_t>::max()) ++s.moves;
@@ -419,6 +434,8 @@ class Tracker::Impl {
       rec.damped_until_ns = t + damping_ns_;
       return;
     }
+    stories_.on_move(from, to, s.key, t, move.last_seen_on_from_ns, facts(from));
+    arm_housekeeping(stories_.next_deadline());
     if (in_window >= config_.flap_moves) {
       // One flap event replaces the reports of the bounces still undecided.
       stats_.pending_moves -= rec.pending.size();
@@ -433,6 +450,7 @@ class Tracker::Impl {
       e.to = move.to;
       e.last_seen_on_from = from_ns(move.last_seen_on_from_ns);
       e.moves_in_window = in_window;
+      stories_.on_decision(e);
       hold(e);
       return;
     }
@@ -469,7 +487,45 @@ class Tracker::Impl {
     } else {
       ++stats_.silent_moves;
     }
+    stories_.on_decision(e);
     hold(e);
+  }
+
+  // Uplink ids are small and dense (configuration order); kNoUplink (tests) shares slot 0.
+  void grow_uplinks(UplinkId uplink) {
+    uplinks_.resize(uplink == kNoUplink ? std::max<std::size_t>(uplinks_.size(), 1) : uplink + 1U);
+  }
+
+  static std::int64_t story_min_gap(std::int64_t after_ns) { return after_ns + kNsPerSecond; }
+
+  detail::FailoverStories::UplinkFacts facts(UplinkId u) const {
+    detail::FailoverStories::UplinkFacts f{-1, -1, 0};
+    if (u < down_since_ns_.size() && down_since_ns_[u] != kNever) f.down_since_ns = down_since_ns_[u];
+    if (u < uplinks_.size()) {
+      f.last_frame_ns = uplinks_[u].last_frame_ns;
+      f.frames = uplinks_[u].frames;
+    }
+    return f;
+  }
+
+  void arm_housekeeping(std::int64_t at_ns) {
+    if (at_ns != std::numeric_limits<std::int64_t>::max()) next_housekeeping_ns_ = std::min(next_housekeeping_ns_, at_ns + 1);
+  }
+
+  // Publishes the stories whose deadline the clock passed (all of them at the end of input), as
+  // failover events held like any other.
+  void close_stories(bool all) {
+    stories_.close_due(clock_ns_, all, [this](UplinkId u) { return facts(u); },
+                       [this](std::shared_ptr<FailoverStory> story) {
+                         ++stats_.failovers;
+                         Event e;
+                         e.kind = EventKind::failover;
+                         e.time = story->closed;
+                         e.from = story->from;
+                         e.to = story->to;
+                         e.story = std::move(story);
+                         hold(e);
+                       });
   }
 
   // Events wait here, sorted by time (ties in decision order), until no earlier one can still
@@ -505,6 +561,9 @@ class Tracker::Impl {
       deadlines_.pop();
       decide_expired(d.key, clock_ns_);
     }
+    // Stories close before held events are released: a story's time is its deadline, which
+    // is before the clock, and nothing later than it may have gone out yet.
+    close_stories(/*all=*/false);
     // After a reload shortened the window, moves decided under the old one may still come:
     // events are held for the longer of the two until those are all decided.
     if (stats_.pending_moves == 0) release_delay_ns_ = after_ns_;
@@ -523,6 +582,8 @@ class Tracker::Impl {
     std::int64_t next = next_sweep_ns_;
     if (!deadlines_.empty()) next = std::min(next, deadlines_.top().at_ns + 1);
     if (!held_.empty()) next = std::min(next, to_ns(held_.front().time) + release_delay_ns_ + 1);
+    const std::int64_t story = stories_.next_deadline();
+    if (story != std::numeric_limits<std::int64_t>::max()) next = std::min(next, story + 1);
     next_housekeeping_ns_ = next;
   }
 
@@ -590,8 +651,14 @@ class Tracker::Impl {
   std::int64_t next_sweep_ns_ = kNever;
   std::uint64_t sweep_cursor_ = 0;
   std::vector<std::int64_t> down_since_ns_;  // per uplink: when its link went down, or kNever
+  struct UplinkTraffic {
+    std::uint64_t frames = 0;
+    std::int64_t last_frame_ns = -1;
+  };
+  std::vector<UplinkTraffic> uplinks_;  // indexed by uplink id
   bool table_full_reported_ = false;
   TrackerStats stats_;
+  detail::FailoverStories stories_;
 };
 
 namespace {
@@ -624,6 +691,7 @@ void Tracker::advance(PacketTime now) noexcept { impl_->advance(now); }
 bool Tracker::restore(const StationView& view) noexcept { return impl_->restore(view); }
 std::uint64_t Tracker::forget_uplink(UplinkId uplink) noexcept { return impl_->forget_uplink(uplink); }
 void Tracker::finish() noexcept { impl_->finish(); }
+void Tracker::emit(const Event& event) noexcept { impl_->emit(event); }
 void Tracker::uplink_state(UplinkId uplink, bool up, PacketTime time) noexcept {
   impl_->uplink_state(uplink, up, time.time_since_epoch().count());
 }

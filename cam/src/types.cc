@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "cam/event.h"
+#include "cam/failover.h"
 
 namespace camwatch::cam {
 
@@ -115,6 +116,15 @@ const char* to_string(EventKind kind) {
     case EventKind::ip_conflict: return "ip_conflict";
   }
   return "unknown";
+}
+
+const char* to_string(FailoverCause cause) {
+  switch (cause) {
+    case FailoverCause::link_down: return "link_down";
+    case FailoverCause::traffic_stopped: return "traffic_stopped";
+    case FailoverCause::failback: return "failback";
+  }
+  return "traffic_stopped";
 }
 
 const char* to_string(NlbMode mode) {

@@ -33,10 +33,18 @@ const MacAddress kVm = mac("00:50:56:00:00:01");
 const MacAddress kOther = mac("00:50:56:00:00:02");
 const MacAddress kNlb = mac("02:01:0a:00:14:64");
 
+// Failover stories are kept apart: the move tests check `events` exactly, and a scenario whose
+// old uplink falls silent after a move is also (correctly) a one-station failover story.
 class RecordingSink : public EventSink {
  public:
-  void on_event(const Event& e) override { events.push_back(e); }
+  void on_event(const Event& e) override {
+    ASSERT_TRUE(e.time >= last_time) << "events must come in packet-time order";
+    last_time = e.time;
+    (e.kind == EventKind::failover ? stories : events).push_back(e);
+  }
+  PacketTime last_time{};
   std::vector<Event> events;
+  std::vector<Event> stories;
   std::vector<Event> of(EventKind kind) const {
     std::vector<Event> out;
     for (const Event& e : events)

@@ -27,6 +27,9 @@
 // announced a move) and whether it sent Windows NLB heartbeats. These are seconds in the slot,
 // which stays 32 bytes; they never influence a decision.
 //
+// Failover stories: moves away from one uplink are also grouped into one `failover` event per
+// uplink failure or failback (cam/failover.h), emitted when the story closes.
+//
 // Time: only packet time. The clock is the latest observation time seen (advance() moves it on
 // idle inputs); a frame with an older timestamp is still learned, decisions never go back.
 // Events reach the sink in packet-time order: each is held until no earlier event can follow.
@@ -42,6 +45,7 @@
 #include <memory>
 
 #include "cam/event.h"
+#include "cam/failover.h"
 #include "cam/observation.h"
 #include "cam/types.h"
 
@@ -56,6 +60,7 @@ struct TrackerConfig {
   // Cisco and most switches age idle CAM entries after 300 s.
   Duration idle_timeout = std::chrono::seconds(300);
   std::uint64_t max_entries = 1'000'000;
+  FailoverConfig failover;  // grouping of moves into failover stories (cam/failover.h)
 };
 
 // Monotonic counters and gauges, read by exporters at scrape or summary time. Gauges are exact
@@ -77,6 +82,8 @@ struct TrackerStats {
   std::uint64_t pending_moves = 0;       // gauge: moves waiting for their notify window
   std::uint64_t nlb_heartbeats = 0;
   std::uint64_t nlb_hosts = 0;           // gauge: stations in the table that sent an NLB heartbeat
+  std::uint64_t failovers = 0;           // failover stories published (cam/failover.h)
+  std::uint64_t external_events = 0;     // events of other analyses ordered through emit()
 };
 
 // One station as the table holds it, for state files and `camwatch table`. last_seen has the
@@ -127,8 +134,14 @@ class Tracker {
   // config.max_entries differs. Throws std::invalid_argument on settings the constructor rejects.
   bool reconfigure(const TrackerConfig& config);
 
-  // End of input: every pending move is decided with what was seen, all events released.
+  // End of input: every pending move is decided with what was seen, open failover stories are
+  // closed, all events released.
   void finish() noexcept;
+
+  // Orders an event decided elsewhere (address bindings, NLB inventory) with the tracker's own:
+  // it reaches the sink in packet-time order among them. Its time should be the packet time of
+  // the frame that decided it (the clock, or a little before it).
+  void emit(const Event& event) noexcept;
 
   const TrackerStats& stats() const noexcept;
   PacketTime clock() const noexcept;
