@@ -300,16 +300,20 @@ ts::Bytes ordinary_frame(const Station& s, ts::Prng& rng) {
   return frame;
 }
 
-// Expected event, written as one JSON line with the SPEC keys.
+// Expected event, written as one JSON line with the SPEC keys (and the keys golden_pcaps.sh
+// compares beyond them, in `extra`).
 struct Expected {
   const char* event;
-  std::size_t anchor;  // sequence number of the frame whose time is the event time
+  std::vector<std::size_t> anchors;  // frames whose latest time (+ offset) is the event time
   MacAddress mac;
   std::uint16_t vlan;
-  std::size_t from;
+  std::size_t from;  // kNoMove: no from/to keys (written as "uplink" = to instead)
   std::size_t to;
   const char* notification;  // announced_move only, else nullptr
+  Micros offset = 0;
+  std::string extra;  // further JSON keys, ",\"key\":value..."
 };
+constexpr std::size_t kNoMove = static_cast<std::size_t>(-1);
 
 class Scenario {
  public:
@@ -350,7 +354,29 @@ class Scenario {
 
   void expect(const char* event, std::size_t anchor, const Station& s, std::size_t from_uplink,
               std::size_t to_uplink, const char* notification = nullptr) {
-    expected_.push_back(Expected{event, anchor, s.mac, s.vlan(), from_uplink, to_uplink, notification});
+    expected_.push_back(Expected{event, {anchor}, s.mac, s.vlan(), from_uplink, to_uplink, notification, 0, {}});
+  }
+
+  // The expectation added last concerns an NLB host: its events carry the host's identity.
+  void with_nlb_identity(unsigned host_id, const char* cluster) {
+    expected_.back().extra += std::string(R"(,"nlb_cluster":")") + cluster + R"(","nlb_host":)" + std::to_string(host_id);
+  }
+
+  // nlb_unicast_host at `anchor` (the host's first heartbeat) on `uplink`.
+  void expect_nlb_host(std::size_t anchor, const Station& s, std::size_t uplink, unsigned host_id, const char* cluster) {
+    Expected e{"nlb_unicast_host", {anchor}, s.mac, s.vlan(), kNoMove, uplink, nullptr, 0, {}};
+    e.extra = std::string(R"(,"nlb_cluster":")") + cluster + R"(","nlb_host":)" + std::to_string(host_id);
+    expected_.push_back(std::move(e));
+  }
+
+  // A failover story closed `gap` after the last of its member moves (`anchors`).
+  void expect_failover(std::vector<std::size_t> anchors, Micros gap, std::size_t from_uplink, std::size_t to_uplink,
+                       const char* cause, unsigned announced, unsigned silent) {
+    Expected e{"failover", std::move(anchors), MacAddress(), 0, from_uplink, to_uplink, nullptr, 0, {}};
+    e.offset = gap;
+    e.extra = std::string(R"(,"cause":")") + cause + R"(","stations":)" + std::to_string(announced + silent) +
+              R"(,"announced":)" + std::to_string(announced) + R"(,"silent":)" + std::to_string(silent);
+    expected_.push_back(std::move(e));
   }
 
   // Writes <outdir>/<name>-<uplink>.pcap for every uplink and <outdir>/expected/<name>.jsonl.
@@ -380,18 +406,28 @@ class Scenario {
       std::printf("%-36s %6zu frames\n", path.c_str(), count);
     }
 
+    auto time_of_event = [&](const Expected& e) {
+      Micros t = 0;
+      for (std::size_t a : e.anchors) t = std::max(t, time_of[a]);
+      return t + e.offset;
+    };
     std::stable_sort(expected_.begin(), expected_.end(),
-                     [&](const Expected& a, const Expected& b) { return time_of[a.anchor] < time_of[b.anchor]; });
+                     [&](const Expected& a, const Expected& b) { return time_of_event(a) < time_of_event(b); });
     std::string path = outdir + "/expected/" + name_ + ".jsonl";
     std::FILE* out = std::fopen(path.c_str(), "wb");
     if (out == nullptr) die("cannot create " + path + ": " + std::strerror(errno));
     for (const Expected& e : expected_) {
-      Micros t = time_of[e.anchor];
+      Micros t = time_of_event(e);
       auto when = camwatch::cam::format_rfc3339_micros(ts::at_seconds(t / kSecond, (t % kSecond) * kMilli));
-      std::fprintf(out, R"({"event":"%s","time":"%s","mac":"%s","vlan":%u,"from":"%s","to":"%s")", e.event,
-                   when.c_str(), e.mac.to_string().c_str(), static_cast<unsigned>(e.vlan),
-                   uplinks_[e.from].c_str(), uplinks_[e.to].c_str());
+      std::fprintf(out, R"({"event":"%s","time":"%s","mac":"%s","vlan":%u)", e.event, when.c_str(),
+                   e.mac.to_string().c_str(), static_cast<unsigned>(e.vlan));
+      if (e.from == kNoMove) {
+        std::fprintf(out, R"(,"uplink":"%s")", uplinks_[e.to].c_str());
+      } else {
+        std::fprintf(out, R"(,"from":"%s","to":"%s")", uplinks_[e.from].c_str(), uplinks_[e.to].c_str());
+      }
       if (e.notification != nullptr) std::fprintf(out, R"(,"notification":"%s")", e.notification);
+      std::fputs(e.extra.c_str(), out);
       std::fputs("}\n", out);
     }
     if (std::fclose(out) != 0) die("write failed: " + path);
@@ -460,6 +496,7 @@ void incident(const std::string& outdir) {
   }
 
   // VMs 1-6 use vmnic2 (and move with it, announced by ESXi's RARP); VMs 7-12 stay on vmnic3.
+  std::vector<std::size_t> failover_moves, failback_moves;  // the members of the two stories
   for (std::size_t k = 0; k < 6; ++k) {
     const Station& vm = vms[k];
     sc.chatter(vm, vmnic2, start + rng.between(0, seconds(3)), failover, vm_gap_min, vm_gap_max);
@@ -467,11 +504,13 @@ void incident(const std::string& outdir) {
     Micros rarp1 = failover + millis(180) + static_cast<Micros>(k) * 4300 + rng.between(0, 500);
     std::size_t a1 = sc.emit(vmnic3, rarp1, rarp_from(vm));
     sc.expect(kAnnounced, a1, vm, vmnic2, vmnic3, "rarp");
+    failover_moves.push_back(a1);
     sc.chatter(vm, vmnic3, rarp1 + rng.between(millis(2), millis(4)), failback, vm_gap_min, vm_gap_max);
 
     Micros rarp2 = failback + millis(240) + static_cast<Micros>(k) * 3900 + rng.between(0, 500);
     std::size_t a2 = sc.emit(vmnic2, rarp2, rarp_from(vm));
     sc.expect(kAnnounced, a2, vm, vmnic3, vmnic2, "rarp");
+    failback_moves.push_back(a2);
     sc.chatter(vm, vmnic2, rarp2 + rng.between(millis(2), millis(4)), end, vm_gap_min, vm_gap_max);
   }
   for (std::size_t k = 6; k < 12; ++k) {
@@ -495,10 +534,13 @@ void incident(const std::string& outdir) {
   };
   auto nlb_uplink = [&](Micros t) { return t < failover || t >= failback ? vmnic2 : vmnic3; };
   for (const NlbHost& h : nlb) {
-    // Heartbeats: one a second, broadcast, ethertype 0x886F.
+    // Heartbeats: one a second, broadcast, ethertype 0x886F. The first names the host as one
+    // that will never announce a move.
     for (Micros t = start + h.phase; t < end; t += seconds(1)) {
-      sc.emit(nlb_uplink(t), t,
-              from(h.station).destination(ts::kBroadcast).nlb_heartbeat(h.host_id, cluster_ip, h.dedicated_ip, 46).build());
+      const std::size_t seq = sc.emit(
+          nlb_uplink(t), t,
+          from(h.station).destination(ts::kBroadcast).nlb_heartbeat(h.host_id, cluster_ip, h.dedicated_ip, 46).build());
+      if (t == start + h.phase) sc.expect_nlb_host(seq, h.station, vmnic2, h.host_id, "10.0.20.100");
     }
     // Cluster traffic (replies from the cluster IP) and the odd ARP for the gateway from the
     // dedicated IP, both from the masked source MAC.
@@ -510,9 +552,19 @@ void incident(const std::string& outdir) {
     }
   }
   for (const NlbHost& h : nlb) {
-    sc.expect(kSilent, sc.first_frame_of(h.station.mac, vmnic3, failover), h.station, vmnic2, vmnic3);
-    sc.expect(kSilent, sc.first_frame_of(h.station.mac, vmnic2, failback), h.station, vmnic3, vmnic2);
+    const std::size_t away = sc.first_frame_of(h.station.mac, vmnic3, failover);
+    const std::size_t back = sc.first_frame_of(h.station.mac, vmnic2, failback);
+    sc.expect(kSilent, away, h.station, vmnic2, vmnic3);
+    sc.with_nlb_identity(h.host_id, "10.0.20.100");
+    sc.expect(kSilent, back, h.station, vmnic3, vmnic2);
+    sc.with_nlb_identity(h.host_id, "10.0.20.100");
+    failover_moves.push_back(away);
+    failback_moves.push_back(back);
   }
+  // One story each way: vmnic2 stops sending (nothing arrives on it until the failback), and
+  // the failback reverses it. Each closes 10 s (failover_gap) after its last move.
+  sc.expect_failover(failover_moves, seconds(10), vmnic2, vmnic3, "traffic_stopped", 6, 2);
+  sc.expect_failover(failback_moves, seconds(10), vmnic3, vmnic2, "failback", 6, 2);
   sc.write(outdir);
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "capture/capture_file.h"
@@ -26,6 +28,7 @@
 #include "logging.h"
 #include "daemon/version.h"
 #include "exporters/json_event_writer.h"
+#include "exporters/story_text.h"
 
 namespace camwatch::daemon {
 namespace {
@@ -127,16 +130,18 @@ class SummarySink final : public cam::EventSink {
  public:
   explicit SummarySink(cam::EventSink& next) : next_(next) {}
   void on_event(const cam::Event& e) override {
-    ++by_kind_[static_cast<int>(e.kind)];
     if (e.kind == cam::EventKind::silent_move || e.kind == cam::EventKind::flap) alerts_.push_back(e);
+    if (e.kind == cam::EventKind::failover && e.story && stories_.size() < kStoriesKept) stories_.push_back(e.story);
     next_.on_event(e);
   }
   const std::vector<cam::Event>& alerts() const { return alerts_; }
+  const std::vector<std::shared_ptr<const cam::FailoverStory>>& stories() const { return stories_; }
 
  private:
+  static constexpr std::size_t kStoriesKept = 100;
   cam::EventSink& next_;
-  std::uint64_t by_kind_[4] = {};
   std::vector<cam::Event> alerts_;
+  std::vector<std::shared_ptr<const cam::FailoverStory>> stories_;
 };
 
 std::string clock_of_day(cam::PacketTime t) {
@@ -147,7 +152,8 @@ std::string clock_of_day(cam::PacketTime t) {
 double seconds_of(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
 void print_summary(const ReplayResult& r, const SummarySink& summary, const std::vector<std::string>& names,
-                   const std::string& events_target, std::uint64_t events_written) {
+                   const std::vector<cam::NlbHost>& nlb_hosts, const std::string& events_target,
+                   std::uint64_t events_written) {
   std::uint64_t frames = 0, malformed = 0, truncated = 0;
   for (const auto& u : r.uplinks) {
     frames += u.decode.frames;
@@ -185,6 +191,23 @@ void print_summary(const ReplayResult& r, const SummarySink& summary, const std:
   std::fprintf(stderr, "  frames         %s malformed (skipped), %s cut short by the snaplen, %s from group/zero MACs\n",
                grouped(malformed).c_str(), grouped(truncated).c_str(), grouped(t.ignored_sources).c_str());
   std::fprintf(stderr, "  events         %s written to %s\n", grouped(events_written).c_str(), events_target.c_str());
+
+  // What a person needs before the next outage: hosts that will never announce a move.
+  std::vector<const cam::NlbHost*> unicast;
+  for (const cam::NlbHost& h : nlb_hosts) {
+    if (h.mode == cam::NlbMode::unicast || h.mode == cam::NlbMode::unicast_unmasked) unicast.push_back(&h);
+  }
+  if (!unicast.empty()) {
+    std::fprintf(stderr,
+                 "RISK: %zu Windows NLB host%s in unicast mode: %s never announce a move, so a team failover\n"
+                 "      leaves %s dark until %s transmit on the new uplink.\n",
+                 unicast.size(), unicast.size() == 1 ? "" : "s", unicast.size() == 1 ? "it will" : "they will",
+                 unicast.size() == 1 ? "it" : "them", unicast.size() == 1 ? "it happens to" : "they happen to");
+    for (const cam::NlbHost* h : unicast) std::fprintf(stderr, "  %s\n", exporters::describe_nlb_host(*h, names).c_str());
+  }
+  for (const auto& story : summary.stories()) {
+    for (const std::string& line : exporters::describe_story(*story, names)) std::fprintf(stderr, "%s\n", line.c_str());
+  }
 
   const auto& alerts = summary.alerts();
   if (!alerts.empty()) {
@@ -253,8 +276,9 @@ int cmd_replay(Args& args) {
   if (inputs.empty()) throw UsageError("replay needs at least one --uplink NAME=FILE");
   if (inputs.size() > cam::kNoUplink) throw UsageError("too many uplinks");
 
-  cam::TrackerConfig tracker_config;
-  if (have_config) tracker_config = load_config(config_path).tracker;
+  cam::AnalyzerConfig analysis;
+  if (have_config) analysis = analyzer_config(load_config(config_path));
+  const cam::TrackerConfig& tracker_config = analysis.tracker;
 
   int fd = STDOUT_FILENO;
   std::string events_target = "stdout";
@@ -282,19 +306,22 @@ int cmd_replay(Args& args) {
   };
 
   ReplayResult result;
+  std::vector<cam::NlbHost> nlb_hosts;
   try {
-    std::function<void(const cam::Tracker&)> save_table;
-    if (!table_path.empty()) {
-      save_table = [&](const cam::Tracker& tracker) {
-        try {
-          save_state(table_path, tracker, names);
-        } catch (const StateFileError& e) {
-          table_error = e.what();
-        }
-      };
-    }
-    result = run_replay(inputs, tracker_config, summary,
-                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr, save_table);
+    auto at_end = [&](const cam::Analyzer& analyzer) {
+      analyzer.nlb().for_each_host([&](const cam::NlbHost& h) { nlb_hosts.push_back(h); });
+      std::sort(nlb_hosts.begin(), nlb_hosts.end(), [](const cam::NlbHost& a, const cam::NlbHost& b) {
+        return std::tie(a.cluster_ip, a.host_id, a.first_seen) < std::tie(b.cluster_ip, b.host_id, b.first_seen);
+      });
+      if (table_path.empty()) return;
+      try {
+        save_state(table_path, analyzer.tracker(), names);
+      } catch (const StateFileError& e) {
+        table_error = e.what();
+      }
+    };
+    result = run_replay(inputs, analysis, summary,
+                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr, at_end);
   } catch (...) {
     if (fd != STDOUT_FILENO) ::close(fd);
     throw;
@@ -305,7 +332,7 @@ int cmd_replay(Args& args) {
     return kExitFailure;
   }
 
-  print_summary(result, summary, names, events_target, writer.events_written());
+  print_summary(result, summary, names, nlb_hosts, events_target, writer.events_written());
   int code = kExitOk;
   if (!table_error.empty()) {
     error_line(table_error);

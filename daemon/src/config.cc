@@ -38,7 +38,8 @@ constexpr std::string_view kMetricsKeys[] = {"listen", "basic_auth_username", "b
 constexpr std::string_view kStateKeys[] = {"path", "save_interval"};
 constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout"};
 constexpr std::string_view kDetectionKeys[] = {"notify_window_before", "notify_window_after",
-                                               "flap_moves", "flap_window", "flap_damping"};
+                                               "flap_moves", "flap_window", "flap_damping",
+                                               "failover_stories", "failover_gap"};
 constexpr std::string_view kLogKeys[] = {"level"};
 constexpr std::string_view kDaemonKeys[] = {"user", "control_socket"};
 
@@ -493,6 +494,15 @@ class Loader {
       });
       attempt([&] {
         read_duration(*detection, "detection", "flap_damping", {0s, 24h}, tracker.flap_damping);
+      });
+      attempt([&] {
+        if (const Value* v = find(*detection, "failover_stories")) {
+          if (!v->is_boolean()) fail(*v, "detection.failover_stories", "must be true or false");
+          tracker.failover.enabled = v->as_boolean();
+        }
+      });
+      attempt([&] {
+        read_duration(*detection, "detection", "failover_gap", {1s, 1h}, tracker.failover.gap);
       });
     }
     if (const Value* log = section(root, "log")) {

@@ -240,7 +240,8 @@ class Daemon {
         events_(config_.events_path),
         writer_(events_.fd(), {}, config_.tracker),
         sink_(writer_, names_),
-        tracker_(config_.tracker, sink_),
+        analyzer_(analyzer_config(config_), sink_),
+        tracker_(analyzer_.tracker()),
         merger_(static_cast<std::size_t>(config_.capture.ring_entries)) {}
 
   ~Daemon() {
@@ -351,7 +352,7 @@ class Daemon {
       spdlog::info("uplink {}: {} frames, {} malformed, {} kernel drops, {} interface drops, {} ring drops",
                    u->config.name, t.frames, t.malformed, t.kernel_drops, t.interface_drops, t.ring_drops);
     }
-    tracker_.finish();
+    analyzer_.finish();
     save_state();
     const cam::TrackerStats& s = tracker_.stats();
     spdlog::info("stopped: {} stations saved; this run learned {} new stations, saw {} silent and {} announced moves",
@@ -497,15 +498,15 @@ class Daemon {
       merger_.pull(u->id, *u->ring);
     }
     for (auto& u : uplinks_) cutoff = merger_.limit_cutoff(u->id, *u->ring, cutoff);
-    auto observe = [&](const cam::Observation& o) { tracker_.observe(o); };
+    auto observe = [&](const cam::Observation& o) { analyzer_.observe(o); };
     while (!link_events_.empty() && link_events_.front().time <= cutoff) {
       const LinkEvent e = link_events_.front();
       link_events_.pop_front();
       merger_.release(e.time, observe);
-      tracker_.uplink_state(e.uplink, e.up, e.time);
+      analyzer_.uplink_state(e.uplink, e.up, e.time);
     }
     merger_.release(cutoff, observe);
-    if (cutoff != cam::PacketTime::max()) tracker_.advance(cutoff);
+    if (cutoff != cam::PacketTime::max()) analyzer_.advance(cutoff);
   }
 
   // Frames carry CLOCK_REALTIME stamps. If the system clock is stepped back (NTP at boot), the
@@ -603,10 +604,10 @@ class Daemon {
       sd_notify(0, "READY=1");
       return;
     }
-    if (!tracker_.reconfigure(next.tracker)) {
+    if (!analyzer_.reconfigure(analyzer_config(next))) {
       spdlog::warn("[cam] max_entries changed: takes effect after a restart; other settings applied");
       next.tracker.max_entries = config_.tracker.max_entries;
-      tracker_.reconfigure(next.tracker);
+      analyzer_.reconfigure(analyzer_config(next));
     }
     set_log_level(next.log_level);
 
@@ -792,7 +793,8 @@ class Daemon {
   EventOutput events_;
   exporters::JsonEventWriter writer_;
   DaemonSink sink_;
-  cam::Tracker tracker_;
+  cam::Analyzer analyzer_;
+  cam::Tracker& tracker_;  // analyzer_'s: the table, its stats and its configuration
   ObservationMerger merger_;
   std::vector<std::unique_ptr<Uplink>> uplinks_;
   std::unique_ptr<capture::LinkMonitor> link_monitor_;

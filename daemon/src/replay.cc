@@ -34,7 +34,7 @@ struct Source {
 
 class Replayer {
  public:
-  Replayer(const cam::TrackerConfig& config, cam::EventSink& sink) : tracker_(config, sink) {}
+  Replayer(const cam::AnalyzerConfig& config, cam::EventSink& sink) : analyzer_(config, sink) {}
 
   // The per-frame path: decode, count, and hand the tracker one fixed-size observation.
   void feed(Source& s) {
@@ -44,22 +44,22 @@ class Replayer {
     st.last_frame = raw.time;
     cam::Observation o;
     if (!capture::to_observation(raw.time, raw.data, raw.wire_length, s.id, st.decode, o)) return;
-    tracker_.observe(o);
+    analyzer_.observe(o);
   }
 
-  cam::Tracker& tracker() { return tracker_; }
+  cam::Analyzer& analyzer() { return analyzer_; }
 
  private:
-  cam::Tracker tracker_;
+  cam::Analyzer analyzer_;
 };
 
 constexpr std::uint64_t kProgressEvery = 1U << 18;
 
 }  // namespace
 
-ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::TrackerConfig& tracker_config,
+ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::AnalyzerConfig& config,
                         cam::EventSink& sink, const std::function<void(const ReplayProgress&)>& progress,
-                        const std::function<void(const cam::Tracker&)>& at_end) {
+                        const std::function<void(const cam::Analyzer&)>& at_end) {
   const auto started = std::chrono::steady_clock::now();
   ReplayResult result;
   result.uplinks.resize(inputs.size());
@@ -76,7 +76,7 @@ ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::Track
     prog.bytes_total += sources[i].file->size_bytes();
   }
 
-  Replayer replayer(tracker_config, sink);
+  Replayer replayer(config, sink);
   std::uint64_t frames = 0;
   auto report = [&] {
     if (!progress) return;
@@ -107,10 +107,11 @@ ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::Track
       if ((++frames & (kProgressEvery - 1)) == 0) report();
     }
   }
-  replayer.tracker().finish();
-  if (at_end) at_end(replayer.tracker());
+  replayer.analyzer().finish();
+  if (at_end) at_end(replayer.analyzer());
   report();
-  result.tracker = replayer.tracker().stats();
+  result.tracker = replayer.analyzer().tracker().stats();
+  result.nlb = replayer.analyzer().nlb().stats();
   result.elapsed = std::chrono::steady_clock::now() - started;
   return result;
 }

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cam/failover.h"
+
 namespace camwatch::exporters {
 namespace {
 
@@ -41,8 +43,90 @@ const std::string& uplink_name(const std::vector<std::string>& names, cam::Uplin
   return id < names.size() ? names[id] : unknown;
 }
 
-// Filled in with cam/failover.h.
-void append_failover(std::string&, const cam::Event&, const std::vector<std::string>&) {}
+std::string time_text(cam::PacketTime t) { return '"' + cam::format_rfc3339_micros(t) + '"'; }
+
+std::string seconds_value(cam::Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+// The failover story: who left which uplink, why, and every silent station's blackout.
+void append_failover(std::string& out, const cam::Event& e, const std::vector<std::string>& names) {
+  if (!e.story) return;
+  const cam::FailoverStory& s = *e.story;
+  append_key(out, "from");
+  append_json_string(out, uplink_name(names, s.from));
+  append_key(out, "to");
+  append_json_string(out, uplink_name(names, s.to));
+  append_key(out, "cause");
+  append_json_string(out, cam::to_string(s.cause));
+  append_key(out, "started");
+  out += time_text(s.started);
+  append_key(out, "ended");
+  out += time_text(s.ended);
+  switch (s.cause) {
+    case cam::FailoverCause::link_down:
+      append_key(out, "link_down_at");
+      out += time_text(s.link_down_at);
+      break;
+    case cam::FailoverCause::traffic_stopped:
+      append_key(out, "last_frame_on_from");
+      out += time_text(s.last_frame_on_from);
+      break;
+    case cam::FailoverCause::failback:
+      append_key(out, "failback_of");
+      out += time_text(s.failback_of);
+      break;
+  }
+  append_key(out, "stations");
+  out += std::to_string(s.moved);
+  append_key(out, "announced");
+  out += std::to_string(s.announced);
+  append_key(out, "silent");
+  out += std::to_string(s.silent);
+  append_key(out, "flapping");
+  out += std::to_string(s.flapping);
+  append_key(out, "nlb_hosts");
+  out += std::to_string(s.nlb_hosts);
+  append_key(out, "longest_blackout_seconds");
+  out += seconds_value(s.longest_blackout);
+  append_key(out, "silent_stations");
+  out.push_back('[');
+  std::size_t listed = 0;
+  for (const cam::FailoverStation& m : s.stations) {
+    if (m.outcome != cam::EventKind::silent_move) continue;
+    if (listed++ != 0) out.push_back(',');
+    out += "{\"mac\":";
+    append_json_string(out, m.station.mac.to_string());
+    out += ",\"vlan\":" + std::to_string(m.station.vlan);
+    append_key(out, "to");
+    append_json_string(out, uplink_name(names, m.to));
+    append_key(out, "moved");
+    out += time_text(m.moved);
+    append_key(out, "blackout_seconds");
+    out += seconds_value(m.blackout());
+    if (m.nlb_mode != cam::NlbMode::none) {
+      append_key(out, "nlb_mode");
+      append_json_string(out, cam::to_string(m.nlb_mode));
+      if (m.nlb_cluster_ip != 0) {
+        append_key(out, "nlb_cluster");
+        append_json_string(out, cam::IpAddress::v4(m.nlb_cluster_ip).to_string());
+      }
+      if (m.nlb_host_id != 0) {
+        append_key(out, "nlb_host");
+        out += std::to_string(m.nlb_host_id);
+      }
+    }
+    out.push_back('}');
+  }
+  out.push_back(']');
+  // Silent members beyond what the story keeps (cam::kMaxStoryStations) are counted only.
+  if (s.silent > listed) {
+    append_key(out, "silent_stations_omitted");
+    out += std::to_string(s.silent - listed);
+  }
+}
 
 std::string seconds_text(cam::Duration d) {
   char buf[32];

@@ -197,6 +197,7 @@ TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
       "cam.max_entries",      "cam.idle_timeout",
       "detection.notify_window_before", "detection.notify_window_after",
       "detection.flap_moves", "detection.flap_window", "detection.flap_damping",
+      "detection.failover_stories", "detection.failover_gap",
       "log.level",            "daemon.user", "daemon.control_socket"};
   EXPECT_EQ(known_config_keys(), expected);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Golden events: every scenario in pcaps/ replays to exactly the events in pcaps/expected/.
 # A scenario is pcaps/<scenario>-<uplink>.pcap (uplink names without '-'); the expected file
-# holds the SPEC keys (event, time, mac, vlan, from, to, notification), which are compared; keys
-# camwatch adds beyond those are ignored, so adding keys never breaks this test.
+# holds the SPEC keys (event, time, mac, vlan, from, to, notification) and, for the events that
+# have them, uplink, cause, stations, announced, silent, nlb_cluster and nlb_host; those are
+# compared. Other keys camwatch writes are ignored, so adding keys never breaks this test.
 set -uo pipefail
 camwatch=$1 src=$2
 tmp=$(mktemp -d)
@@ -28,7 +29,8 @@ for expected in "$src"/pcaps/expected/*.jsonl; do
   fi
   if python3 - "$expected" "$tmp/$scenario.jsonl" <<'PY'
 import json, sys
-keys = ("event", "time", "mac", "vlan", "from", "to", "notification")
+keys = ("event", "time", "mac", "vlan", "from", "to", "notification", "uplink", "cause", "stations", "announced",
+        "silent", "nlb_cluster", "nlb_host")
 def load(path):
     out = []
     with open(path) as f:

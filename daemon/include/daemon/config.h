@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cam/analyzer.h"
 #include "cam/tracker.h"
 
 namespace camwatch::daemon {
@@ -71,6 +72,13 @@ struct Config {
   cam::TrackerConfig tracker;
   std::string log_level = "info";
 };
+
+// The analyses' settings out of a configuration.
+inline cam::AnalyzerConfig analyzer_config(const Config& c) {
+  cam::AnalyzerConfig a;
+  a.tracker = c.tracker;
+  return a;
+}
 
 // Default location of the daemon's config file.
 inline constexpr const char* kDefaultConfigPath = "/etc/camwatch/camwatch.toml";

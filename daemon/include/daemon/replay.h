@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cam/analyzer.h"
 #include "cam/event.h"
 #include "cam/tracker.h"
 #include "capture/frame_decoder.h"
@@ -47,6 +48,7 @@ struct ReplayProgress {
 struct ReplayResult {
   std::vector<UplinkReplayStats> uplinks;
   cam::TrackerStats tracker;
+  cam::NlbStats nlb;
   std::chrono::nanoseconds elapsed{};  // wall time, for the summary only
   bool ok() const {
     for (const auto& u : uplinks)
@@ -55,12 +57,12 @@ struct ReplayResult {
   }
 };
 
-// Opens every input (throws capture::CaptureFileError naming the file), replays them into a
-// tracker built from `tracker_config` that delivers events to `sink`, and returns the tallies.
+// Opens every input (throws capture::CaptureFileError naming the file), replays them into an
+// analyzer built from `config` that delivers events to `sink`, and returns the tallies.
 // `progress`, when set, is called every few hundred thousand frames; `at_end`, when set, sees
-// the tracker after the last decision (to save the learned table).
-ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::TrackerConfig& tracker_config,
+// the analyzer after the last decision (to save the learned table, list the NLB hosts).
+ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::AnalyzerConfig& config,
                         cam::EventSink& sink, const std::function<void(const ReplayProgress&)>& progress = {},
-                        const std::function<void(const cam::Tracker&)>& at_end = {});
+                        const std::function<void(const cam::Analyzer&)>& at_end = {});
 
 }  // namespace camwatch::daemon
