@@ -429,6 +429,7 @@ TEST(Bindings, IgnoresAnOwnerReprobingItsOwnAddress) {
   for (int i = 0; i < 10; ++i) {
     f.claim(kT0 + seconds(11 * i), ClaimKind::arp_probe, "192.168.0.13", kHost);
     f.claim(kT0 + seconds(11 * i) + seconds(3), ClaimKind::arp_announcement, "192.168.0.13", kHost);
+    f.claim(kT0 + seconds(11 * i) + seconds(10), ClaimKind::arp_request, "192.168.0.13", kHost);
   }
   ASSERT_EQ(f.sink.events.size(), 1U);
   EXPECT_EQ(f.sink.events[0].kind, EventKind::new_binding);
@@ -768,6 +769,302 @@ TEST(Bindings, DecidesTheSameEventsForTheSameClaims) {
   const auto first = run();
   EXPECT_FALSE(first.empty());
   EXPECT_EQ(first, run());
+}
+
+// --- real captures, transcribed --------------------------------------------------------------
+// The decoder that turns frames into claims is not part of this module; these are the ARP / ND
+// frames of two corpus captures as it will deliver them (read with tcpdump -nn -e -v -xx; the ARP
+// sender hardware address equals the Ethernet source in every frame of both), one uplink, untagged.
+
+struct TranscribedClaim {
+  std::int64_t offset_us;  // after the capture's first whole second
+  ClaimKind kind;
+  const char* address;
+  const char* mac;
+};
+
+void replay(Fixture& f, PacketTime base, const std::vector<TranscribedClaim>& claims) {
+  for (const TranscribedClaim& c : claims) {
+    f.claim(base + std::chrono::microseconds(c.offset_us), c.kind, c.address, mac(c.mac));
+  }
+}
+
+// chrissanders__arppoison.pcapng: 00:25:b3:bf:91:ee (really 172.16.0.105) tells the victim
+// 172.16.0.107 that the gateway 172.16.0.1 is at its MAC, with a unicast request and an
+// unsolicited reply. The real gateway (00:26:0b:31:07:33, the next hop of the victim's traffic
+// before the attack) never sends ARP in the capture.
+std::vector<TranscribedClaim> arppoison_claims() {
+  using K = ClaimKind;
+  return {
+      {376536, K::arp_request, "172.16.0.1", "00:25:b3:bf:91:ee"},
+      {376589, K::arp_reply, "172.16.0.107", "00:21:70:c0:56:f0"},
+      {376602, K::arp_reply, "172.16.0.1", "00:25:b3:bf:91:ee"},
+      {10122706, K::arp_request, "172.16.0.105", "00:25:b3:bf:91:ee"},
+  };
+}
+const PacketTime kArpPoisonBase = PacketTime(seconds(1'279'251'577));  // 2010-07-16T03:39:37Z
+
+TEST(Bindings, CorpusArpPoisonShowsTheGatewayAddressNewlyBoundToTheAttackersMac) {
+  Fixture f;
+  replay(f, kArpPoisonBase, arppoison_claims());
+  ASSERT_EQ(f.sink.events.size(), 3U);
+  const struct {
+    std::int64_t offset_us;
+    const char* address;
+    MacAddress mac;
+    ClaimKind claim;
+  } expected[] = {
+      {376536, "172.16.0.1", kAttacker, ClaimKind::arp_request},
+      {376589, "172.16.0.107", mac("00:21:70:c0:56:f0"), ClaimKind::arp_reply},
+      {10122706, "172.16.0.105", kAttacker, ClaimKind::arp_request},
+  };
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Event& e = f.sink.events[i];
+    EXPECT_EQ(e.kind, EventKind::new_binding) << i;
+    EXPECT_EQ(e.time, kArpPoisonBase + std::chrono::microseconds(expected[i].offset_us)) << i;
+    EXPECT_EQ(e.ip, ip(expected[i].address)) << i;
+    EXPECT_EQ(e.station, (StationKey{0, expected[i].mac})) << i;
+    EXPECT_EQ(e.claim, expected[i].claim) << i;
+  }
+}
+
+TEST(Bindings, CorpusArpPoisonIsAChangedMacWhenTheGatewaysBindingWasKnown) {
+  Fixture f;
+  BindingView gateway;  // as a state file from an earlier run would hold it
+  gateway.ip = ip("172.16.0.1");
+  gateway.mac = kGateway;
+  gateway.uplink = kA;
+  gateway.claim = ClaimKind::arp_reply;
+  gateway.since = kArpPoisonBase - hours(48);
+  gateway.last_seen = kArpPoisonBase - minutes(20);
+  gateway.established = true;
+  ASSERT_TRUE(f.table.restore(gateway));
+  replay(f, kArpPoisonBase, arppoison_claims());
+  const auto changed = f.sink.of(EventKind::changed_mac);
+  ASSERT_EQ(changed.size(), 1U);
+  EXPECT_EQ(changed[0].time, kArpPoisonBase + std::chrono::microseconds(376536));
+  EXPECT_EQ(changed[0].station.mac, kAttacker);
+  EXPECT_EQ(changed[0].other_mac, kGateway);
+  EXPECT_EQ(changed[0].claim, ClaimKind::arp_request);
+  EXPECT_EQ(f.sink.of(EventKind::new_binding).size(), 2U);
+  EXPECT_EQ(f.sink.events.size(), 3U);
+}
+
+// suricata-verify__output-eve-ftp-data.pcap: a Windows host (68:5d:43:8b:f9:de) re-probes and
+// re-announces 192.168.0.13 and its fe80 address every ~11 s for 96 s, and talks to its gateway
+// (18:59:33:f4:49:1f) and 192.168.0.10. All 175 ARP / ND frames.
+std::vector<TranscribedClaim> suricata_ftp_claims() {
+  using K = ClaimKind;
+  return {
+    {532184, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {1531006, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {1531270, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {1531327, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {2544389, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {2544713, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {3542799, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {4015310, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {4023585, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {4541184, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {4590470, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {4594042, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {5539595, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {6515838, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {6527027, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {9533110, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {12543713, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {12544528, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {12544679, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {13542085, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {13542355, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {14153776, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {14165095, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {14540482, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {15538878, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {15578445, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {15581049, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {16537263, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {17036422, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {17036924, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {17037075, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {18034755, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {18034991, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {19033144, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {20031542, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {20069473, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {20081636, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {20887347, K::arp_request, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {20887388, K::arp_reply, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {20937113, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {20952543, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {21030140, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {23541393, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {23541822, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {23541970, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {24172726, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {24181184, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {24539796, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {24540082, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {24555289, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {24557977, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {24928938, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {24931644, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {24983382, K::arp_request, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {24983413, K::arp_reply, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {25014987, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {25020389, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {25538084, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {26536602, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {26558494, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {26582628, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {26588296, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {26592900, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {27534972, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {28002584, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {28006608, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {29531631, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {29532130, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {29532282, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {30529997, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {30530327, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {31543941, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {32542339, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {32582402, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {32713962, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {33041505, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {33041952, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {33042102, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {33540680, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {33547259, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {34039906, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {34040212, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {35038256, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {36036636, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {36085643, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {36089194, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {37035041, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {37583257, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {37589848, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {37939723, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {37994825, K::arp_reply, "192.168.0.10", "f4:b7:e2:9a:56:7b"},
+    {41028576, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {47533470, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {47533981, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {47534156, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {48531811, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {48532095, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {49285913, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {49364527, K::arp_reply, "192.168.0.10", "f4:b7:e2:9a:56:7b"},
+    {49530239, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {50528597, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {50578640, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {50592308, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {51542659, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {52339397, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {52359589, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {55536071, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {63538630, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {63539174, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {63539358, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {64471540, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {64481381, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {64536901, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {64537174, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {65535337, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {66533751, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {66574512, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {66577117, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {67532156, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {68294284, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {68306529, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {71541247, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {72810926, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {72909628, K::arp_reply, "192.168.0.10", "f4:b7:e2:9a:56:7b"},
+    {76532957, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {76533309, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {76533403, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {77013622, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {77018182, K::arp_reply, "192.168.0.10", "f4:b7:e2:9a:56:7b"},
+    {77531362, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {77531678, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {78529714, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {79528139, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {79565951, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {79569229, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {80542164, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {80788817, K::arp_request, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {80788856, K::arp_reply, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {80829364, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {80832079, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {82538843, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {82539302, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {82539452, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {83537218, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {83537518, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {83552922, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {83560768, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {84535577, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {84884584, K::arp_request, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {84884619, K::arp_reply, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {84917389, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {84920142, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {85533940, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {85556676, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {85559364, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {85584389, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {85586937, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {86243179, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {86323847, K::arp_reply, "192.168.0.10", "f4:b7:e2:9a:56:7b"},
+    {86532388, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {88529083, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {88529461, K::nd_dad, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {88529615, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {89527414, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {89527685, K::nd_unsolicited_advertisement, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {90541427, K::arp_probe, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {91539768, K::arp_announcement, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {91589312, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {91597443, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {92141419, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {92167127, K::arp_reply, "192.168.0.10", "f4:b7:e2:9a:56:7b"},
+    {92538196, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+    {93291393, K::arp_request, "192.168.0.13", "68:5d:43:8b:f9:de"},
+    {93298453, K::arp_reply, "192.168.0.1", "18:59:33:f4:49:1f"},
+    {96531737, K::nd_solicitation, "fe80::9154:c66f:8d0e:33cb", "68:5d:43:8b:f9:de"},
+  };
+}
+const PacketTime kSuricataBase = PacketTime(seconds(1'371'506'301));  // 2013-06-17T21:58:21Z
+
+TEST(Bindings, CorpusHostReprobingEveryElevenSecondsGivesItsNewBindingsAndNothingMore) {
+  Fixture f;
+  replay(f, kSuricataBase, suricata_ftp_claims());
+  ASSERT_EQ(f.sink.events.size(), 3U);
+  const struct {
+    std::int64_t offset_us;
+    const char* address;
+    const char* mac;
+    ClaimKind claim;
+  } expected[] = {
+      {4015310, "192.168.0.13", "68:5d:43:8b:f9:de", ClaimKind::arp_request},
+      {4023585, "192.168.0.1", "18:59:33:f4:49:1f", ClaimKind::arp_reply},
+      {37994825, "192.168.0.10", "f4:b7:e2:9a:56:7b", ClaimKind::arp_reply},
+  };
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Event& e = f.sink.events[i];
+    EXPECT_EQ(e.kind, EventKind::new_binding) << i;
+    EXPECT_EQ(e.time, kSuricataBase + std::chrono::microseconds(expected[i].offset_us)) << i;
+    EXPECT_EQ(e.ip, ip(expected[i].address)) << i;
+    EXPECT_EQ(e.station.mac, mac(expected[i].mac)) << i;
+    EXPECT_EQ(e.claim, expected[i].claim) << i;
+  }
+  const BindingStats& s = f.table.stats();
+  EXPECT_EQ(s.observations, 175U);
+  EXPECT_EQ(s.bindings, 4U);  // and fe80::9154:c66f:8d0e:33cb, watched silently
+  EXPECT_EQ(s.probes, 44U);
+  EXPECT_EQ(s.probe_conflicts, 0U);
+  EXPECT_EQ(s.claims[static_cast<int>(ClaimKind::arp_announcement)], 11U);
+  EXPECT_EQ(s.stale_claims, 0U);
+  for (int k = 0; k < kEventKinds; ++k) EXPECT_EQ(s.events_suppressed[k], 0U) << k;
 }
 
 // --- restore, display, config --------------------------------------------------------------------
