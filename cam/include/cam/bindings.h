@@ -33,7 +33,8 @@
 //     probe's claim kind and uplink, at the time of whichever frame decided it. A probe by the
 //     owner itself (re-probing at boot) or for an address whose owner stays quiet is only
 //     counted: the prober will take it over (changed_mac) or back off.
-// The owner always becomes the latest claimant, also on a conflict. Windows NLB in unicast mode
+// The owner always becomes the latest claimant, also on a conflict (late frames aside, see
+// Time). Windows NLB in unicast mode
 // answers ARP for the cluster IP with the cluster MAC 02-bf-<IP> from every host: one MAC, so
 // refreshes, never conflicts, whichever host or uplink answers.
 // Events: kind, time (packet time of the deciding frame), station = {VLAN, claiming MAC}, ip,
@@ -62,18 +63,26 @@
 // cap is `max_entries` bindings, reserved at construction (64-byte slots in an open-addressing
 // table at <= 3/4 load: ~86 B per binding at the cap, pages touched only when used). A binding is
 // probationary until one MAC has claimed it across at least `probation`; when the table is full,
-// a new binding takes the slot of a probationary (or aged) one found by a bounded clock-hand
-// scan, else it is refused (counted). So a flood of one-off random IPs churns among
+// a new binding takes the slot of a probationary (or aged) one found by a clock-hand scan of at
+// most 64 slots, else it is refused (counted). So a flood of one-off random IPs churns among
 // probationary bindings and never pushes out long-lived ones; a flood that keeps re-claiming
 // the same addresses for longer than `probation` looks like real hosts and fills the table until
 // it ages out.
 //
-// Time: only packet times. The clock is the latest claim time seen (advance() moves it on idle
-// input); aging and the rate limit are measured on it. A claim older than the binding's state
+// Time: only packet times. Each decision compares the claim's own time with the binding's times;
+// the clock (latest claim time seen; advance() moves it on idle input) drives the aging sweep and
+// the expiry of pending probes. A claim older than the binding's state
 // is handled without going back: an old frame of the previous owner from before it lost the
 // address, or any claim more than `conflict_window` older than the owner's latest, is stale
 // (counted, ignored); one within `conflict_window` of the owner's latest is a conflict that
 // leaves the owner in place (its claim is the later one).
+//
+// Limits: only frames crossing the capture points are seen. Unicast ARP refreshes between two
+// hosts on the same side of a mirror are invisible, so a host that never broadcasts may age out
+// and come back as a new_binding. One MAC claiming many addresses (proxy ARP; an ARP poisoner
+// claiming the gateway's address besides its own) is no event by itself: only an address
+// changing hands is. Several routers answering for one anycast address read as a conflict. At
+// most 256 probes wait for a defence; beyond, the oldest is dropped.
 //
 // Not for: decoding frames, IP-to-MAC lookups for forwarding, clocks, threads, I/O. observe()
 // never throws and, once the table is warm, never allocates.
