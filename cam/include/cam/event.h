@@ -71,6 +71,10 @@ struct Event {
   IpAddress ip;
   MacAddress other_mac;
   ClaimKind claim = ClaimKind::none;
+  // Address bindings: events of the same binding that were decided but not reported (the
+  // per-binding report_interval, the new_binding budget) since its previous reported event, so
+  // a binding that keeps conflicting stays visible with how often it did. 0 when none were.
+  std::uint32_t suppressed = 0;
 
   // failover: the whole story. Shared, never modified once emitted.
   std::shared_ptr<const FailoverStory> story;
