@@ -3,7 +3,8 @@
 //   camwatch-bench-path [--max-entries N] [--reps N] FILE
 //
 // Three phases over one capture file, each measured on its own:
-//   1. read:   CaptureFile::next() over every record (the reader alone, nothing kept);
+//   1. read:   CaptureFile::next() over every record (the reader alone, nothing kept), then
+//      read_batch: the same with next_batch() in batches of 512;
 //   2. load:   every frame copied into one heap buffer (not measured: setup);
 //   3. decode+track: for each frame in memory, exactly what `camwatch replay` does per frame
 //      (daemon/src/replay.cc, Replayer::feed): capture::to_observation(), then
@@ -120,6 +121,9 @@ struct Frame {
   std::uint32_t wire_length;
 };
 
+// Frames per next_batch(): LiveCapture's batch size.
+constexpr std::size_t kReadBatch = 512;
+
 class NullSink final : public cam::EventSink {
  public:
   void on_event(const cam::Event&) override { ++events; }
@@ -155,14 +159,15 @@ int main(int argc, char** argv) {
   }
   if (path.empty()) usage(2);
 
-  // 1. The reader alone.
+  // 1. The reader alone: next() per record, then next_batch() in batches of kReadBatch.
   std::uint64_t frames = 0;
   std::uint64_t bytes_total = 0;
   double read_s = 0;
+  double read_batch_s = 0;
   try {
     auto file = capture::CaptureFile::open(path);
     capture::RawFrame raw;
-    const double t0 = cpu_seconds();
+    double t0 = cpu_seconds();
     CALLGRIND_TOGGLE_COLLECT;
     while (file->next(raw) == capture::ReadStatus::frame) {
       ++frames;
@@ -172,6 +177,21 @@ int main(int argc, char** argv) {
     read_s = cpu_seconds() - t0;
     CALLGRIND_DUMP_STATS_AT("read");
     if (!file->error().empty()) die(path + ": " + file->error());
+
+    file = capture::CaptureFile::open(path);
+    std::vector<capture::RawFrame> batch(kReadBatch);
+    std::uint64_t batched_frames = 0;
+    std::uint64_t batched_bytes = 0;
+    t0 = cpu_seconds();
+    CALLGRIND_TOGGLE_COLLECT;
+    for (std::size_t n; (n = file->next_batch(batch)) != 0;) {
+      for (std::size_t i = 0; i < n; ++i) batched_bytes += batch[i].data.size();
+      batched_frames += n;
+    }
+    CALLGRIND_TOGGLE_COLLECT;
+    read_batch_s = cpu_seconds() - t0;
+    CALLGRIND_DUMP_STATS_AT("read_batch");
+    if (batched_frames != frames || batched_bytes != bytes_total) die(path + ": next_batch() disagrees with next()");
   } catch (const capture::CaptureFileError& e) {
     die(e.what());
   }
@@ -232,6 +252,8 @@ int main(int argc, char** argv) {
   std::printf("callgrind_requests %s\n", CAMWATCH_HAVE_CALLGRIND ? "yes" : "no");
   std::printf("read_cpu_s %.4f\n", read_s);
   std::printf("read_ns_per_frame %.2f\n", read_s * 1e9 / n);
+  std::printf("read_batch_cpu_s %.4f\n", read_batch_s);
+  std::printf("read_batch_ns_per_frame %.2f\n", read_batch_s * 1e9 / n);
   std::printf("track_cpu_s %.4f\n", track_s);
   std::printf("track_ns_per_frame %.2f\n", track_s * 1e9 / (n * passes));
   std::printf("track_mframes_per_s %.2f\n", n * passes / track_s / 1e6);
