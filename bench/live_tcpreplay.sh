@@ -6,7 +6,11 @@
 # In a throwaway network namespace, tcpreplay --topspeed sends the bench capture (FRAMES frames,
 # default 2000000, of the 100k-MAC mix) into one end of a veth pair while, on the other end,
 # `camwatch run` and `tcpdump -w /dev/null` capture the identical load in the same run. Prints
-# frames sent, and for each capturer frames seen and kernel drops, plus camwatch's ring drops.
+# frames sent, and for each capturer frames seen and kernel drops, plus camwatch's ring drops,
+# and CPU per frame: camwatch's capture thread and tracker (main) thread, and tcpdump's one
+# thread, from each thread's /proc/PID/task/TID/schedstat (nanoseconds on the CPU) read after the
+# load, divided by the frames that capturer saw. camwatch's capture thread is its busiest thread
+# other than the main one (the HTTP, control and link threads sleep).
 # Needs tcpreplay and tcpdump (apt-get install tcpreplay tcpdump); installs nothing itself.
 set -euo pipefail
 
@@ -39,6 +43,17 @@ done
 echo "sending $frames frames at top speed (tcpreplay --topspeed --preload-pcap) ..." >&2
 ip netns exec "$ns" tcpreplay --topspeed --preload-pcap -i cwtx "$file" >"$dir/tcpreplay.log" 2>&1
 sleep 1  # let both capturers empty their kernel rings
+# Nanoseconds each thread has run, before the stop adds its drain.
+thread_ns() { awk '{ print $1 }' "/proc/$1/task/$2/schedstat" 2>/dev/null || echo 0; }
+cw_main_ns=$(thread_ns "$cw_pid" "$cw_pid")
+cw_capture_ns=0
+for task in /proc/"$cw_pid"/task/*; do
+  tid=${task##*/}
+  [ "$tid" = "$cw_pid" ] && continue
+  ns_run=$(thread_ns "$cw_pid" "$tid")
+  [ "$ns_run" -gt "$cw_capture_ns" ] && cw_capture_ns=$ns_run
+done
+td_ns=$(thread_ns "$td_pid" "$td_pid")
 kill -TERM "$cw_pid"
 wait "$cw_pid" || true
 cw_pid=
@@ -53,6 +68,8 @@ td_frames=$(awk '/packets captured/ {print $1}' "$dir/tcpdump.log")
 td_kdrops=$(awk '/dropped by kernel/ {print $1}' "$dir/tcpdump.log")
 
 printf '\nlive capture on a veth, %s frames sent by tcpreplay --topspeed at %s frames/s\n' "${sent:-?}" "${rate:-?}"
-printf '%-10s %14s %14s %12s\n' capturer "frames seen" "kernel drops" "ring drops"
-printf '%-10s %14s %14s %12s\n' camwatch "${cw_frames:-?}" "${cw_kdrops:-?}" "${cw_rdrops:-?}"
-printf '%-10s %14s %14s %12s\n' tcpdump "${td_frames:-?}" "${td_kdrops:-?}" "-"
+per_frame() { awk -v ns="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", ns / n; else print "?" }'; }
+printf '%-10s %14s %14s %12s %22s %22s\n' capturer "frames seen" "kernel drops" "ring drops" "capture thread ns/fr" "tracker thread ns/fr"
+printf '%-10s %14s %14s %12s %22s %22s\n' camwatch "${cw_frames:-?}" "${cw_kdrops:-?}" "${cw_rdrops:-?}" \
+  "$(per_frame "$cw_capture_ns" "${cw_frames:-0}")" "$(per_frame "$cw_main_ns" "${cw_frames:-0}")"
+printf '%-10s %14s %14s %12s %22s %22s\n' tcpdump "${td_frames:-?}" "${td_kdrops:-?}" "-" "$(per_frame "$td_ns" "${td_frames:-0}")" "-"

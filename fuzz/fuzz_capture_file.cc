@@ -1,10 +1,13 @@
 // fuzz_capture_file: CaptureFile::open() and next() to the end on arbitrary file contents.
 //
-// Regular files take the mmap pcap parser when the magic is classic pcap, libpcap's offline
-// reader otherwise (pcapng and the rest). Every returned frame is also decoded, and its bytes
-// touched, so a RawFrame span pointing outside the map shows up under AddressSanitizer.
+// Regular files take our pcap parser when the magic is classic pcap, libpcap's offline reader
+// otherwise (pcapng and the rest). Every returned frame is also decoded, and its bytes touched,
+// so a RawFrame span pointing outside the read buffer shows up under AddressSanitizer. The file
+// is then read again with next_batch(), whose frames must be the same ones: all of a batch's
+// bytes are touched after the batch is complete (they must stay valid together).
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 
 #include "capture/capture_file.h"
@@ -38,7 +41,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)reader->format();
   (void)reader->position_bytes();
   (void)reader->size_bytes();
-  (void)frames;
-  (void)checksum;
+
+  reader = capture::CaptureFile::open(path);  // opened once already: cannot throw now
+  capture::RawFrame batch[7];
+  std::uint64_t batched_frames = 0;
+  unsigned batched_checksum = 0;
+  for (std::size_t n; (n = reader->next_batch(batch)) != 0;) {
+    if (n > std::size(batch)) __builtin_trap();
+    batched_frames += n;
+    for (std::size_t i = 0; i < n; ++i) {
+      for (const std::uint8_t byte : batch[i].data) batched_checksum += byte;
+    }
+  }
+  if (batched_frames != frames || batched_checksum != checksum) __builtin_trap();
+  if ((status == capture::ReadStatus::error) == reader->error().empty()) __builtin_trap();
   return 0;
 }

@@ -1,6 +1,6 @@
 // CaptureFile::open(): looks at the first bytes and picks the reader. Classic pcap in a regular
-// file is mapped (pcap_mmap_file.cc); pcapng, pipes and FIFOs, and anything the kernel will not
-// map go through libpcap (libpcap_file.cc).
+// file is read by our parser (pcap_file_reader.cc); pcapng, pipes and FIFOs go through libpcap
+// (libpcap_file.cc).
 #include "capture/capture_file.h"
 
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "libpcap_file.h"
-#include "pcap_mmap_file.h"
+#include "pcap_file_reader.h"
 
 namespace camwatch::capture {
 namespace {
@@ -74,6 +74,12 @@ std::string unknown_format_reason(std::span<const std::uint8_t> first) {
 
 }  // namespace
 
+// One frame per call: a reader whose frame bytes live only until its next read cannot do more.
+std::size_t CaptureFile::next_batch(std::span<RawFrame> out) noexcept {
+  if (out.empty()) return 0;
+  return next(out.front()) == ReadStatus::frame ? 1 : 0;
+}
+
 std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) refuse_errno(path, "cannot open", errno);
@@ -93,7 +99,7 @@ std::unique_ptr<CaptureFile> CaptureFile::open(const std::string& path) {
     case detail::FileKind::pcap: {
       const detail::PcapFileHeader header = detail::read_pcap_file_header(first, path);
       if (regular) {
-        if (auto reader = detail::open_mapped_pcap(fd.get(), source.size_bytes, header)) return reader;
+        if (auto reader = detail::open_pcap_reader(fd.get(), source.size_bytes, header)) return reader;
       }
       source.format = header.describe();
       source.classic_pcap = true;

@@ -78,7 +78,7 @@ class LibpcapFile final : public CaptureFile {
     std::int64_t fraction_ns = header.ts.tv_usec;  // nanoseconds: we asked for them
     if (classic_pcap_) {
       // libpcap 1.10 reads classic pcap's unsigned 32-bit second and fraction fields as signed
-      // and sign-extends them; the mmap reader reads them unsigned, and the two must agree.
+      // and sign-extends them; our pcap reader reads them unsigned, and the two must agree.
       if (seconds < 0) seconds += kTwoToThe32;
       if (fraction_ns < 0) {
         const auto field = static_cast<std::uint32_t>(static_cast<std::int32_t>(fraction_ns / fraction_unit_ns_));

@@ -1,11 +1,11 @@
-// libpcap's offline reader behind CaptureFile: pcapng, pipes and FIFOs (nothing to map), and
-// any classic pcap the kernel would not map.
+// libpcap's offline reader behind CaptureFile: pcapng, pipes and FIFOs (nothing to pread()), and
+// any classic pcap our reader could not take (no descriptor left to duplicate).
 //
 // The reader asks libpcap for nanosecond timestamps and loops on pcap_next_ex(), naming each of
 // its results: a frame, the end of the file, or an error, which ends the stream with libpcap's
 // message and the number of frames read before it (libpcap 1.10 reports a pcapng interface
 // whose link type differs from the first one's this way, mid-file). Only Ethernet is accepted.
-// Frames come out as the mmap reader returns them (same timestamps for the same file: libpcap
+// Frames come out as our pcap reader returns them (same timestamps for the same file: libpcap
 // 1.10's sign extension of classic pcap's 32-bit timestamp fields is undone; wire_length is
 // never below the captured length).
 //

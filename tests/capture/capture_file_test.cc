@@ -683,5 +683,101 @@ TEST(CaptureFile, ReadsFilesLargerThan4GiB) {
                                ": file ends inside the record header (3 of 16 bytes; truncated capture?)");
 }
 
+// Reads `file` to the end with next_batch() in batches of `batch`, copying every frame of a
+// batch only after the whole batch was returned (their bytes must stay valid together).
+ReadResult read_all_batched(CaptureFile& file, std::size_t batch) {
+  ReadResult result;
+  result.format = file.format();
+  std::vector<RawFrame> raw(batch);
+  for (std::size_t n; (n = file.next_batch(raw)) != 0;) {
+    EXPECT_LE(n, batch);
+    for (std::size_t i = 0; i < n; ++i) {
+      result.frames.push_back(Frame{raw[i].time.time_since_epoch().count(), Bytes(raw[i].data.begin(), raw[i].data.end()),
+                                    raw[i].wire_length});
+    }
+  }
+  result.error = file.error();
+  result.last = result.error.empty() ? ReadStatus::end : ReadStatus::error;
+  return result;
+}
+
+// Records of many sizes from 0 to 1600 bytes and one of about 200 KB in every 97: many of them
+// straddle the end of the reader's 512 KiB buffer.
+Bytes records_of_many_sizes(std::size_t count) {
+  Bytes file = pcap_header();
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t size = i % 97 == 50 ? 200'000 + i : (i * 37) % 1601;
+    append(file, pcap_record(static_cast<std::uint32_t>(1000 + i), static_cast<std::uint32_t>(i % 1'000'000),
+                             static_cast<std::uint32_t>(size), static_cast<std::uint32_t>(size + 4),
+                             numbered_bytes(size, static_cast<std::uint8_t>(i))));
+  }
+  return file;
+}
+
+TEST(CaptureFile, NextBatchReturnsTheFramesNextReturnsAcrossReadBufferBoundaries) {
+  TempDir dir;
+  const std::string path = dir.file("sizes.pcap");
+  write_file(path, records_of_many_sizes(3000));  // about 14 MB: 28 buffers
+  const ReadResult one_by_one = read_all(path);
+  ASSERT_EQ(one_by_one.frames.size(), 3000U) << one_by_one.error;
+  EXPECT_EQ(one_by_one.last, ReadStatus::end);
+  for (std::size_t batch : {1U, 7U, 512U, 100000U}) {
+    const ReadResult batched = read_all_batched(*CaptureFile::open(path), batch);
+    EXPECT_EQ(batched.last, ReadStatus::end) << batched.error;
+    EXPECT_EQ(batched.frames, one_by_one.frames) << "batch " << batch;
+  }
+}
+
+TEST(CaptureFile, NextBatchCutsRecordsToTheSnaplenAndReturnsFramesBeforeDamage) {
+  TempDir dir;
+  const std::string path = dir.file("batch-odd.pcap");
+  Bytes file = pcap_header(2, 4, 64);
+  append(file, pcap_record(1000, 0, 20, 20, numbered_bytes(20)));
+  append(file, pcap_record(1001, 0, 100, 1514, numbered_bytes(100)));  // cut to 64
+  append(file, pcap_record(1002, 0, 30, 30, numbered_bytes(30)));
+  append(file, pcap_record(1003, 0, 100, 100, numbered_bytes(40)));  // cut short by the end
+  write_file(path, file);
+  const ReadResult r = read_all_batched(*CaptureFile::open(path), 512);
+  ASSERT_EQ(r.frames.size(), 3U);
+  EXPECT_EQ(r.frames[1], (Frame{1001'000'000'000, numbered_bytes(64), 1514}));
+  EXPECT_EQ(r.frames[2], (Frame{1002'000'000'000, numbered_bytes(30), 30}));
+  EXPECT_EQ(r.error,
+            "record 4 at byte 222: file ends inside the record (100 captured bytes claimed, 40 present; "
+            "truncated capture?)");
+}
+
+TEST(CaptureFile, NextBatchOfLibpcapReadersReturnsOneFrameAtATime) {
+  TempDir dir;
+  const std::string path = dir.file("batch.pcapng");
+  PcapngBuilder b;
+  b.section_header().interface(1);
+  for (int i = 0; i < 3; ++i) b.packet(0, 1000 + i, rarp_frame("00:50:56:01:02:03"));
+  write_file(path, b.bytes());
+  auto file = CaptureFile::open(path);
+  std::vector<RawFrame> raw(16);
+  EXPECT_EQ(file->next_batch(raw), 1U);
+  EXPECT_EQ(file->next_batch(raw), 1U);
+  EXPECT_EQ(file->next_batch(raw), 1U);
+  EXPECT_EQ(file->next_batch(raw), 0U);
+  EXPECT_EQ(file->error(), "");
+}
+
+TEST(CaptureFile, ReportsAFileThatShrinksWhileBeingReadInsteadOfCrashing) {
+  TempDir dir;
+  const std::string path = dir.file("shrinks.pcap");
+  write_file(path, records_of_many_sizes(3000));
+  auto file = CaptureFile::open(path);
+  RawFrame raw;
+  ASSERT_EQ(file->next(raw), ReadStatus::frame);
+  ASSERT_EQ(::truncate(path.c_str(), 1'000'000), 0);  // the first buffer (512 KiB) is already read
+  ReadStatus status;
+  std::uint64_t frames = 1;
+  while ((status = file->next(raw)) == ReadStatus::frame) ++frames;
+  EXPECT_EQ(status, ReadStatus::error);
+  EXPECT_THAT(file->error(), HasSubstr("shorter than its"));
+  EXPECT_THAT(file->error(), HasSubstr("truncated while being read?"));
+  EXPECT_GT(frames, 10U);
+}
+
 }  // namespace
 }  // namespace camwatch::capture

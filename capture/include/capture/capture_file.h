@@ -1,7 +1,7 @@
 // CaptureFile: reads frames from a pcap or pcapng file, one at a time, in file order.
 //
-// Classic pcap (microsecond and nanosecond, either byte order) is read through a read-only
-// memory map with our own record parser: it is the replay fast path and needs no copy. pcapng,
+// Classic pcap (microsecond and nanosecond, either byte order) in a regular file is read with
+// our own record parser through a reused read buffer: it is the replay fast path. pcapng,
 // pipes and FIFOs (bash's `<(zcat x.pcap.gz)` included), and anything libpcap understands that
 // we do not go through libpcap's offline reader. Both return the frames libpcap 1.10 returns for
 // the same bytes (a record longer than the file's snaplen is cut to it), except that classic
@@ -19,10 +19,15 @@
 // Opening a FIFO waits for its writer, as open(2) does. For a pipe, size_bytes() and
 // position_bytes() are 0.
 //
+// Batches: next_batch() returns many frames per call (the classic pcap reader: every whole
+// record its buffer holds, so a replay loop makes one virtual call per few thousand frames);
+// other readers return one frame per call through it.
+//
 // Thread-safety: none; one reader per thread. A returned RawFrame's bytes stay valid until the
-// next call to next() or the reader's destruction.
+// next call to next() or next_batch(), or the reader's destruction.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -57,6 +62,11 @@ class CaptureFile {
   CaptureFile& operator=(const CaptureFile&) = delete;
 
   virtual ReadStatus next(RawFrame& out) noexcept = 0;
+  // Fills the front of `out` with up to out.size() frames and returns how many; the bytes of
+  // all of them stay valid together until the next call. Fewer than asked says nothing about
+  // the end; 0 means the stream is over (out empty aside): error() is empty at the end of the
+  // file and says what went wrong otherwise, as after next(). Never throws.
+  virtual std::size_t next_batch(std::span<RawFrame> out) noexcept;
   // Why the last next() returned ReadStatus::error; empty otherwise.
   virtual const std::string& error() const noexcept = 0;
   // "pcap (microseconds, little-endian)", "pcap (nanoseconds, big-endian, version 2.2)",

@@ -1,10 +1,19 @@
-// Classic pcap, read through a read-only memory map: the replay fast path behind CaptureFile.
+// Classic pcap read with our own record parser: the replay fast path behind CaptureFile.
 //
 // read_pcap_file_header() checks the 24-byte file header (either byte order, µs or ns) and
-// refuses what camwatch cannot use; open_mapped_pcap() maps a regular file and returns a reader
-// whose next() is a bounds check, four loads and a few stores per record: no allocation, no
-// virtual calls inside, and byte swapping compiled in only for files written in the other byte
-// order (the reader is a template on it, chosen once per file).
+// refuses what camwatch cannot use; open_pcap_reader() returns the reader for a regular file.
+// It reads the file with pread() into one 512 KiB buffer, reused for the whole file, and parses
+// records in place: next() is a bounds check, four loads and a few stores per record, no
+// allocation, no virtual calls inside, and byte swapping compiled in only for files written in
+// the other byte order (the reader is a template on it, chosen once per file). next_batch()
+// hands out every whole record the buffer holds in one call.
+//
+// Why a copy into a buffer and not a memory map of the file (the reader until 2026-12): the
+// first touch of each mapped page costs a page-table update per 4 KiB page, and on the bench
+// VM that is ~1.9 µs per page even after MAP_POPULATE (the hypervisor's, invisible to the
+// guest kernel): 0.28-0.31 s of CPU to touch the 627 MB bench file once, against 0.075-0.085 s
+// to pread() it all through a reused 256 KiB-1 MiB buffer (same run; docs/PERFORMANCE.md).
+// The buffer's pages stay mapped and in L2, so the copy is the only cost.
 //
 // Compatibility: records come out as libpcap 1.10 returns them (the corpus test compares the two
 // frame by frame), including libpcap's treatment of odd files: a record longer than the file's
@@ -13,8 +22,9 @@
 // 1.10 the 32-bit timestamp fields are unsigned (the pcap specification's reading: 2038-2106
 // times stay in the future), and wire_length is never below the captured length.
 //
-// Limits: the file is mapped whole (files above 4 GiB are fine on 64-bit). A file truncated by
-// another process while mapped raises SIGBUS, as for any mapping; growth after open() is not seen.
+// Limits: the file is read up to its size at open(); growth after that is not seen. A file that
+// shrinks while it is read, or a read error, ends the stream with ReadStatus::error naming the
+// byte (a mapped file raised SIGBUS instead). Files above 4 GiB are fine.
 //
 // Private to capture/; thread-safety as CaptureFile (none).
 #pragma once
@@ -88,9 +98,16 @@ struct PcapFileHeader {
 // not Ethernet.
 PcapFileHeader read_pcap_file_header(std::span<const std::uint8_t> first_bytes, const std::string& path);
 
-// Maps the regular file `fd` (`size_bytes` long, its header already checked as `header`) and
-// returns its reader. The mapping outlives `fd`, which the caller keeps and may close. Returns
-// nullptr when the kernel will not map the file (the caller then falls back to libpcap).
-std::unique_ptr<CaptureFile> open_mapped_pcap(int fd, std::uint64_t size_bytes, const PcapFileHeader& header);
+// Bytes of the read buffer: one record of the largest size libpcap accepts must fit. 256 KiB to
+// 1 MiB read the bench file equally fast (0.073-0.075 s); 4 MiB (0.078-0.081 s) no longer stays
+// in L2, 64 KiB (0.087-0.092 s) makes too many calls.
+inline constexpr std::size_t kReadBufferBytes = 512 * 1024;
+static_assert(kReadBufferBytes >= kPcapRecordHeaderBytes + kMaximumSnaplen, "a whole record must fit");
+
+// Returns the reader of the regular file `fd` (`size_bytes` long, its header already checked as
+// `header`). The reader reads through its own duplicate of `fd`: the caller keeps `fd` and may
+// close it. Returns nullptr when the descriptor cannot be duplicated (the caller then falls back
+// to libpcap).
+std::unique_ptr<CaptureFile> open_pcap_reader(int fd, std::uint64_t size_bytes, const PcapFileHeader& header);
 
 }  // namespace camwatch::capture::detail
