@@ -56,12 +56,28 @@ constexpr std::uint16_t kTeb = 0x6558;
 constexpr std::size_t kOuterIp = 14;
 constexpr std::size_t kGre = kOuterIp + 20;
 
-MirroredFrame decap(const Bytes& frame) {
-  return decapsulate_mirror(frame, static_cast<std::uint32_t>(frame.size()));
+// A collector frame together with what decapsulate_mirror() made of it. `inner` points into
+// `frame`, so the two live and move together (a MirroredFrame of a temporary frame would dangle).
+// Moving keeps a vector's buffer, copying would not: copies are refused.
+struct Decapsulated : MirroredFrame {
+  Decapsulated() = default;
+  Decapsulated(const Decapsulated&) = delete;
+  Decapsulated& operator=(const Decapsulated&) = delete;
+  Decapsulated(Decapsulated&&) = default;
+  Decapsulated& operator=(Decapsulated&&) = default;
+  Bytes frame;
+};
+
+Decapsulated decap(Bytes frame, std::size_t wire_length) {
+  Decapsulated out;
+  out.frame = std::move(frame);
+  static_cast<MirroredFrame&>(out) = decapsulate_mirror(out.frame, static_cast<std::uint32_t>(wire_length));
+  return out;
 }
 
-MirroredFrame decap(const Bytes& frame, std::size_t wire_length) {
-  return decapsulate_mirror(frame, static_cast<std::uint32_t>(wire_length));
+Decapsulated decap(Bytes frame) {
+  const std::size_t wire_length = frame.size();
+  return decap(std::move(frame), wire_length);
 }
 
 Bytes inner_of(const MirroredFrame& m) {
@@ -133,7 +149,7 @@ void expect_inner_is(const MirroredFrame& m, const Bytes& expected) {
 
 TEST(MirrorDecap, DecapsulatesErspanTypeIWhenGreSequenceBitIsClear) {
   const Bytes inner = rarp_from_vm();
-  const MirroredFrame m = decap(over_ipv4(concat({gre_header(gre(kErspan)), inner})));
+  const Decapsulated m = decap(over_ipv4(concat({gre_header(gre(kErspan)), inner})));
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.encap, MirrorEncap::erspan_i);
   EXPECT_EQ(m.session, 0);
@@ -149,7 +165,7 @@ TEST(MirrorDecap, ReadsSessionAndIndexOfTypeIIHeader) {
   h.vlan = 4095;
   h.cos = 7;
   h.encap = 3;
-  const MirroredFrame m =
+  const Decapsulated m =
       decap(over_ipv4(concat({gre_header(gre_with_sequence(kErspan)), erspan_ii_header(h), inner})));
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.encap, MirrorEncap::erspan_ii);
@@ -160,7 +176,7 @@ TEST(MirrorDecap, ReadsSessionAndIndexOfTypeIIHeader) {
   EXPECT_FALSE(m.mirror_truncated);  // COS and En all ones do not leak into T or the session
   expect_inner_is(m, inner);
 
-  const MirroredFrame small = decap(type_ii_frame(5, 0, inner));
+  const Decapsulated small = decap(type_ii_frame(5, 0, inner));
   EXPECT_EQ(small.session, 5);
   EXPECT_TRUE(small.has_index);  // index 0 is still an index
   EXPECT_EQ(small.index, 0U);
@@ -171,13 +187,13 @@ TEST(MirrorDecap, ReportsSwitchTruncationBitOfTypeIIAndIII) {
   const Bytes inner = rarp_from_vm();
   ErspanIIHeader ii = type_ii(3, 1);
   ii.truncated = true;
-  const MirroredFrame m2 =
+  const Decapsulated m2 =
       decap(over_ipv4(concat({gre_header(gre_with_sequence(kErspan)), erspan_ii_header(ii), inner})));
   EXPECT_TRUE(m2.mirror_truncated);
   EXPECT_EQ(m2.session, 3);
   ErspanIIIHeader iii = type_iii(4);
   iii.truncated = true;
-  const MirroredFrame m3 = decap(over_ipv4(concat({gre_header(gre(kErspanIII)), erspan_iii_header(iii), inner})));
+  const Decapsulated m3 = decap(over_ipv4(concat({gre_header(gre(kErspanIII)), erspan_iii_header(iii), inner})));
   EXPECT_TRUE(m3.mirror_truncated);
   EXPECT_EQ(m3.session, 4);
   // The tunnel carried the whole (already cut) frame: its length is what the tunnel carried.
@@ -194,7 +210,7 @@ TEST(MirrorDecap, ReadsSessionAndVlanOfTypeIIIHeader) {
   h.hw_id = 0x3F;
   h.egress = true;
   h.granularity = 3;
-  const MirroredFrame m = decap(over_ipv4(concat({gre_header(gre(kErspanIII)), erspan_iii_header(h), inner})));
+  const Decapsulated m = decap(over_ipv4(concat({gre_header(gre(kErspanIII)), erspan_iii_header(h), inner})));
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.encap, MirrorEncap::erspan_iii);
   EXPECT_EQ(m.session, 1000);
@@ -208,7 +224,7 @@ TEST(MirrorDecap, ReadsSessionAndVlanOfTypeIIIHeader) {
 TEST(MirrorDecap, DecapsulatesTypeIIIWithOrWithoutGreSequenceNumber) {
   const Bytes inner = rarp_from_vm();
   for (const GreHeader& g : {gre(kErspanIII), gre_with_sequence(kErspanIII)}) {
-    const MirroredFrame m = decap(over_ipv4(concat({gre_header(g), erspan_iii_header(type_iii(9)), inner})));
+    const Decapsulated m = decap(over_ipv4(concat({gre_header(g), erspan_iii_header(type_iii(9)), inner})));
     EXPECT_EQ(m.encap, MirrorEncap::erspan_iii);
     EXPECT_EQ(m.session, 9);
     expect_inner_is(m, inner);
@@ -242,7 +258,7 @@ TEST(MirrorDecap, ReadsPortIdOfTypeIIIPlatformSubheaderWhenItsPlatformHasOne) {
     h.platform = c.platform;
     h.platform_first = c.first;
     h.platform_second = c.second;
-    const MirroredFrame m = decap(over_ipv4(concat({gre_header(gre(kErspanIII)), erspan_iii_header(h), inner})));
+    const Decapsulated m = decap(over_ipv4(concat({gre_header(gre(kErspanIII)), erspan_iii_header(h), inner})));
     EXPECT_EQ(m.status, DecodeStatus::ok);
     EXPECT_EQ(m.session, 12);
     EXPECT_EQ(m.has_index, c.has_index);
@@ -260,7 +276,7 @@ TEST(MirrorDecap, ReportsTypeIIINonEthernetFrameTypeWithoutInnerFrame) {
     h.frame_type = ft;
     h.platform = 3;
     h.platform_first = 865;
-    const MirroredFrame m = decap(over_ipv4(concat({gre_header(gre(kErspanIII)), erspan_iii_header(h), inner})));
+    const Decapsulated m = decap(over_ipv4(concat({gre_header(gre(kErspanIII)), erspan_iii_header(h), inner})));
     EXPECT_EQ(m.status, DecodeStatus::ok);  // not damage: just nothing to learn
     EXPECT_EQ(m.encap, MirrorEncap::erspan_iii);
     EXPECT_EQ(m.frame_type, ft);
@@ -275,7 +291,7 @@ TEST(MirrorDecap, DecapsulatesTransparentEthernetBridgingAndReportsGreKey) {
   const Bytes inner = rarp_from_vm();
   GreHeader keyed = gre(kTeb);
   keyed.key = 0x02000000;
-  const MirroredFrame m = decap(over_ipv4(concat({gre_header(keyed), inner})));
+  const Decapsulated m = decap(over_ipv4(concat({gre_header(keyed), inner})));
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.encap, MirrorEncap::gre_teb);
   EXPECT_TRUE(m.has_key);
@@ -284,7 +300,7 @@ TEST(MirrorDecap, DecapsulatesTransparentEthernetBridgingAndReportsGreKey) {
   EXPECT_FALSE(m.has_index);
   expect_inner_is(m, inner);
 
-  const MirroredFrame unkeyed = decap(over_ipv4(concat({gre_header(gre(kTeb)), inner})));
+  const Decapsulated unkeyed = decap(over_ipv4(concat({gre_header(gre(kTeb)), inner})));
   EXPECT_EQ(unkeyed.encap, MirrorEncap::gre_teb);
   EXPECT_FALSE(unkeyed.has_key);
   expect_inner_is(unkeyed, inner);
@@ -305,7 +321,7 @@ TEST(MirrorDecap, StepsOverEveryCombinationOfGreChecksumKeyAndSequenceFields) {
       Bytes body = gre_header(g);
       if (protocol == kErspan && g.sequence) body = concat({body, erspan_ii_header(type_ii(77, 5))});
       if (protocol == kErspanIII) body = concat({body, erspan_iii_header(type_iii(77))});
-      const MirroredFrame m = decap(over_ipv4(concat({body, inner})));
+      const Decapsulated m = decap(over_ipv4(concat({body, inner})));
       EXPECT_EQ(m.status, DecodeStatus::ok);
       EXPECT_EQ(m.has_key, g.key.has_value());
       EXPECT_EQ(m.gre_key, g.key ? 0xA0B0C0D0U : 0U);
@@ -330,7 +346,7 @@ TEST(MirrorDecap, ReportsGreVersion1AsNotMirroredTraffic) {
   pptp.version = 1;
   pptp.key = 0x00100001;
   pptp.sequence = 1;
-  MirroredFrame m = decap(over_ipv4(concat({gre_header(pptp), Bytes(20, 0xFF)})));
+  Decapsulated m = decap(over_ipv4(concat({gre_header(pptp), Bytes(20, 0xFF)})));
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.encap, MirrorEncap::none);
   EXPECT_FALSE(m.has_inner_ethernet());
@@ -346,7 +362,7 @@ TEST(MirrorDecap, ReportsGreVersion1AsNotMirroredTraffic) {
 TEST(MirrorDecap, ReportsGreWithRoutingBitAsNotMirroredTraffic) {
   GreHeader routed = gre(kTeb);
   routed.routing = true;
-  const MirroredFrame m = decap(over_ipv4(concat({gre_header(routed), rarp_from_vm()})));
+  const Decapsulated m = decap(over_ipv4(concat({gre_header(routed), rarp_from_vm()})));
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.encap, MirrorEncap::none);
   EXPECT_TRUE(m.inner.empty());
@@ -357,7 +373,7 @@ TEST(MirrorDecap, ReportsGreCarryingIpArpOrOtherProtocolsAsNotMirroredTraffic) {
   const std::uint16_t protocols[] = {0x0800, 0x86DD, 0x0806, 0x8847, 0x8909, 0x0000};
   for (std::uint16_t protocol : protocols) {
     SCOPED_TRACE(protocol);
-    const MirroredFrame m = decap(over_ipv4(concat({gre_header(gre(protocol)), Bytes(udp.begin() + 14, udp.end())})));
+    const Decapsulated m = decap(over_ipv4(concat({gre_header(gre(protocol)), Bytes(udp.begin() + 14, udp.end())})));
     EXPECT_EQ(m.status, DecodeStatus::ok);
     EXPECT_EQ(m.encap, MirrorEncap::none);
     EXPECT_TRUE(m.inner.empty());
@@ -374,7 +390,7 @@ TEST(MirrorDecap, ReportsCollectorsOwnTrafficAsNotMirrored) {
       FrameBuilder().source(kSwitch).payload(0x88CC, Bytes(40, 1)).build(),  // LLDP
   };
   for (const Bytes& f : frames) {
-    const MirroredFrame m = decap(f);
+    const Decapsulated m = decap(f);
     EXPECT_EQ(m.status, DecodeStatus::ok);
     EXPECT_EQ(m.encap, MirrorEncap::none);
     EXPECT_FALSE(m.fragment);
@@ -386,7 +402,7 @@ TEST(MirrorDecap, JudgesNonGreIpv4OnlyAsFarAsItsProtocolField) {
   Bytes f = FrameBuilder().source(kSwitch).udp(ipv4("10.0.0.1"), ipv4("10.0.0.2"), 1, 2, 10).build();
   f[kOuterIp + 2] = 0xFF;  // total length far beyond the frame: not ours to judge
   f[kOuterIp + 3] = 0xFF;
-  const MirroredFrame m = decap(f);
+  const Decapsulated m = decap(f);
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.encap, MirrorEncap::none);
 }
@@ -398,7 +414,7 @@ TEST(MirrorDecap, EndsInnerFrameAtIpv4TotalLengthNotAtEthernetPadding) {
   const Bytes inner = FrameBuilder().source(kVm).payload(0x88B5, {}).unpadded().build();
   Bytes f = over_ipv4(concat({gre_header(gre(kTeb)), inner}));
   ASSERT_EQ(f.size(), 60U);
-  MirroredFrame m = decap(f);
+  Decapsulated m = decap(f);
   EXPECT_EQ(m.status, DecodeStatus::ok);
   expect_inner_is(m, inner);
   // A trailer after the IP packet (an FCS the NIC kept, a switch trailer) is not inner either.
@@ -412,7 +428,7 @@ TEST(MirrorDecap, SkipsIpv4Options) {
   FrameBuilder::Ipv4Packet ip;
   ip.options_bytes = 12;
   ip.body = concat({gre_header(gre_with_sequence(kErspan)), erspan_ii_header(type_ii(8, 2)), inner});
-  const MirroredFrame m = decap(FrameBuilder().source(kSwitch).ipv4_packet(ip).build());
+  const Decapsulated m = decap(FrameBuilder().source(kSwitch).ipv4_packet(ip).build());
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.session, 8);
   expect_inner_is(m, inner);
@@ -423,14 +439,14 @@ TEST(MirrorDecap, ReportsIpv4FragmentsOfGreAsFragmentsNotDecapsulated) {
   const std::uint16_t fragmented[] = {0x2000, 0x0001, 0x00B9, 0x20B9};  // MF, offsets, both
   for (std::uint16_t flags_and_offset : fragmented) {
     SCOPED_TRACE(flags_and_offset);
-    const MirroredFrame m = decap(over_ipv4(gre_packet, flags_and_offset));
+    const Decapsulated m = decap(over_ipv4(gre_packet, flags_and_offset));
     EXPECT_EQ(m.status, DecodeStatus::ok);
     EXPECT_TRUE(m.fragment);
     EXPECT_EQ(m.encap, MirrorEncap::none);
     EXPECT_TRUE(m.inner.empty());
   }
   // Don't-fragment is no fragment.
-  const MirroredFrame df = decap(over_ipv4(gre_packet, 0x4000));
+  const Decapsulated df = decap(over_ipv4(gre_packet, 0x4000));
   EXPECT_FALSE(df.fragment);
   EXPECT_EQ(df.encap, MirrorEncap::gre_teb);
   // A fragment of something else is just not ours.
@@ -438,7 +454,7 @@ TEST(MirrorDecap, ReportsIpv4FragmentsOfGreAsFragmentsNotDecapsulated) {
   udp.protocol = 17;
   udp.flags_and_offset = 0x2000;
   udp.body = Bytes(40, 0);
-  const MirroredFrame other = decap(FrameBuilder().ipv4_packet(udp).build());
+  const Decapsulated other = decap(FrameBuilder().ipv4_packet(udp).build());
   EXPECT_FALSE(other.fragment);
   EXPECT_EQ(other.encap, MirrorEncap::none);
 }
@@ -449,7 +465,7 @@ TEST(MirrorDecap, DecapsulatesOverIpv6SteppingOverExtensionHeaders) {
   for (const std::vector<std::uint8_t>& ext :
        {std::vector<std::uint8_t>{}, {0}, {0, 60, 43}, {44}, {60, 44, 60}}) {  // 44: atomic fragment
     SCOPED_TRACE(::testing::PrintToString(ext));
-    const MirroredFrame m = decap(over_ipv6(erspan, ext));
+    const Decapsulated m = decap(over_ipv6(erspan, ext));
     EXPECT_EQ(m.status, DecodeStatus::ok);
     EXPECT_EQ(m.encap, MirrorEncap::erspan_iii);
     EXPECT_EQ(m.session, 33);
@@ -461,7 +477,7 @@ TEST(MirrorDecap, DecapsulatesOverIpv6SteppingOverExtensionHeaders) {
 TEST(MirrorDecap, ReportsIpv6FragmentsOfGreAsFragmentsNotDecapsulated) {
   const Bytes gre_packet = concat({gre_header(gre(kTeb)), rarp_from_vm()});
   // First fragment (M set): the GRE header is there, the rest of the packet is not.
-  MirroredFrame m = decap(over_ipv6(gre_packet, {44}, 0x0001));
+  Decapsulated m = decap(over_ipv6(gre_packet, {44}, 0x0001));
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_TRUE(m.fragment);
   EXPECT_EQ(m.encap, MirrorEncap::none);
@@ -486,7 +502,7 @@ TEST(MirrorDecap, ReportsIpv6WithoutGreAsNotMirrored) {
   FrameBuilder::Ipv6Packet esp;
   esp.next_header = 50;  // ESP: opaque, even if GRE is inside
   esp.body = gre_packet;
-  MirroredFrame m = decap(FrameBuilder().ipv6_packet(esp).build());
+  Decapsulated m = decap(FrameBuilder().ipv6_packet(esp).build());
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.encap, MirrorEncap::none);
 }
@@ -509,7 +525,7 @@ TEST(MirrorDecap, StepsOverUpToEightStackedOuterTags) {
       const std::uint16_t tpids[] = {kTpid8021ad, kTpid8021Q, testsupport::kTpid9100};
       b.tag(tpids[i % 3], static_cast<std::uint16_t>(100 + i));
     }
-    const MirroredFrame m = decap(b.payload(0x0800, ip_packet).build());
+    const Decapsulated m = decap(b.payload(0x0800, ip_packet).build());
     if (tags <= 8) {
       EXPECT_EQ(m.status, DecodeStatus::ok);
       expect_inner_is(m, inner);
@@ -528,7 +544,7 @@ TEST(MirrorDecap, GivesTheDecoderTheInnerStationNotTheSwitch) {
   outer.source(kSwitch).destination(kCollector).vlan(999);
   FrameBuilder::Ipv4Packet ip;
   ip.body = concat({gre_header(gre_with_sequence(kErspan)), erspan_ii_header(type_ii(1, 2)), inner});
-  const MirroredFrame m = decap(outer.ipv4_packet(ip).build());
+  const Decapsulated m = decap(outer.ipv4_packet(ip).build());
   ASSERT_TRUE(m.has_inner_ethernet());
   const DecodedFrame d = decode_frame(m.inner, m.inner_wire_length);
   EXPECT_EQ(d.status, DecodeStatus::ok);
@@ -539,7 +555,7 @@ TEST(MirrorDecap, GivesTheDecoderTheInnerStationNotTheSwitch) {
   EXPECT_EQ(d.notified, kVm);
 
   const Bytes untagged = rarp_from_vm();
-  const MirroredFrame u = decap(type_ii_frame(1, 2, untagged));
+  const Decapsulated u = decap(type_ii_frame(1, 2, untagged));
   const DecodedFrame du = decode_frame(u.inner, u.inner_wire_length);
   EXPECT_EQ(du.vlan, 0);
   EXPECT_EQ(du.source, kVm);
@@ -564,7 +580,7 @@ TEST(MirrorDecap, DecodesInnerGratuitousArpAndUnsolicitedAdvertOfEveryEncapsulat
         over_ipv4(concat({gre_header(gre(kTeb)), inner})),
     };
     for (const Bytes& f : frames) {
-      const MirroredFrame m = decap(f);
+      const Decapsulated m = decap(f);
       ASSERT_TRUE(m.has_inner_ethernet());
       const DecodedFrame d = decode_frame(m.inner, m.inner_wire_length);
       EXPECT_EQ(d.status, DecodeStatus::ok);
@@ -627,7 +643,7 @@ TEST(MirrorDecap, ReportsSnaplenCutInsideAnyEncapsulationLayerAsTruncated) {
     ASSERT_EQ(decap(l.frame).inner_wire_length, l.ip_end - l.inner_offset);
     for (std::size_t n = 0; n < l.inner_offset; ++n) {
       SCOPED_TRACE(n);
-      const MirroredFrame m = decap(truncate(l.frame, n), l.frame.size());
+      const Decapsulated m = decap(truncate(l.frame, n), l.frame.size());
       EXPECT_EQ(m.status, DecodeStatus::truncated);
       EXPECT_TRUE(m.inner.empty());
       EXPECT_FALSE(m.has_inner_ethernet());
@@ -643,7 +659,7 @@ TEST(MirrorDecap, ReportsFrameShorterOnTheWireThanItsHeadersAsMalformed) {
     for (std::size_t n = 0; n < l.ip_end; ++n) {
       SCOPED_TRACE(n);
       const Bytes cut = truncate(l.frame, n);
-      const MirroredFrame m = decap(cut, n);
+      const Decapsulated m = decap(cut, n);
       EXPECT_EQ(m.status, DecodeStatus::malformed);
       EXPECT_TRUE(m.inner.empty());
     }
@@ -655,7 +671,7 @@ TEST(MirrorDecap, LeavesSnaplenCutInsideInnerFrameToTheDecoder) {
     SCOPED_TRACE(l.name);
     for (std::size_t n = l.inner_offset; n <= l.ip_end; ++n) {
       SCOPED_TRACE(n);
-      const MirroredFrame m = decap(truncate(l.frame, n), l.frame.size());
+      const Decapsulated m = decap(truncate(l.frame, n), l.frame.size());
       EXPECT_EQ(m.status, DecodeStatus::ok);
       EXPECT_TRUE(m.has_inner_ethernet());
       EXPECT_EQ(m.inner.size(), n - l.inner_offset);
@@ -695,7 +711,7 @@ TEST(MirrorDecap, ReportsImpossibleIpv4HeadersOfGreAsMalformed) {
   long_total[kOuterIp + 2] = 0x05;  // 0x0554 = 1364 bytes in a 98-byte frame
   EXPECT_EQ(decap(long_total).status, DecodeStatus::malformed);
   // ... unless the wire had them and a snaplen cut them: then it is the inner frame that is cut.
-  const MirroredFrame cut = decap(long_total, 2000);
+  const Decapsulated cut = decap(long_total, 2000);
   EXPECT_EQ(cut.status, DecodeStatus::ok);
   EXPECT_EQ(cut.inner.size(), good.size() - (kGre + 4));
   EXPECT_EQ(cut.inner_wire_length, 1364U - 24U);
@@ -721,7 +737,7 @@ TEST(MirrorDecap, ReportsErspanVersionContradictingGreProtocolAsMalformed) {
   const Bytes inner = rarp_from_vm();
   ErspanIIHeader ii = type_ii(6, 1);
   ii.version = 2;
-  MirroredFrame m = decap(over_ipv4(concat({gre_header(gre_with_sequence(kErspan)), erspan_ii_header(ii), inner})));
+  Decapsulated m = decap(over_ipv4(concat({gre_header(gre_with_sequence(kErspan)), erspan_ii_header(ii), inner})));
   EXPECT_EQ(m.status, DecodeStatus::malformed);
   EXPECT_EQ(m.encap, MirrorEncap::erspan_ii);  // kept for diagnostics
   EXPECT_TRUE(m.inner.empty());
@@ -735,7 +751,7 @@ TEST(MirrorDecap, ReportsErspanVersionContradictingGreProtocolAsMalformed) {
 TEST(MirrorDecap, KeepsWhatWasReadBeforeASnaplenCut) {
   const Bytes f = type_ii_frame(42, 9, rarp_from_vm());
   // Cut after the GRE header, inside the ERSPAN header: the encapsulation is known, the session not.
-  MirroredFrame m = decap(truncate(f, kGre + 8 + 3), f.size());
+  Decapsulated m = decap(truncate(f, kGre + 8 + 3), f.size());
   EXPECT_EQ(m.status, DecodeStatus::truncated);
   EXPECT_EQ(m.encap, MirrorEncap::erspan_ii);
   EXPECT_EQ(m.session, 0);
@@ -747,7 +763,7 @@ TEST(MirrorDecap, KeepsWhatWasReadBeforeASnaplenCut) {
 
 TEST(MirrorDecap, TreatsWireLengthBelowCapturedSizeAsCapturedSize) {
   const Bytes f = type_ii_frame(42, 9, rarp_from_vm());
-  const MirroredFrame m = decap(f, 10);
+  const Decapsulated m = decap(f, 10);
   EXPECT_EQ(m.status, DecodeStatus::ok);
   EXPECT_EQ(m.session, 42);
 }
