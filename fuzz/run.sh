@@ -18,7 +18,7 @@ build_dir=$(cd "$1" && pwd)
 seconds=$2
 fuzz_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(dirname "$fuzz_dir")
-targets=(fuzz_decoder fuzz_capture_file fuzz_state_file fuzz_config)
+targets=(fuzz_decoder fuzz_mirror_decap fuzz_capture_file fuzz_state_file fuzz_config)
 
 for target in "${targets[@]}"; do
   if [[ ! -x $build_dir/fuzz/$target ]]; then

@@ -5,6 +5,9 @@ usage: seeds.py REPO_DIR OUT_DIR
 
 OUT_DIR/<target>/ gets, for fuzz_decoder: every frame of pcaps/*.pcap (classic pcap, either byte
 order, micro or nanoseconds) prefixed with the 2-byte "extra wire bytes" the fuzzer reads;
+fuzz_mirror_decap: hand-made collector frames of every encapsulation (ERSPAN I, II, III with and
+without platform subheader, GRE TEB; over IPv4 and IPv6; GRE with every optional field) and,
+when present, every frame of the corpus's GRE captures, with the same 2-byte prefix;
 fuzz_capture_file: the pcaps whole, plus ../shared/corpus/{real,malformed} when present;
 fuzz_config: config/camwatch.toml and a small file with uplinks; fuzz_state_file: hand-made
 valid state files of versions 2 and 1 (docs/STATE_FILE.md).
@@ -40,6 +43,67 @@ def put(directory, blob):
     path = os.path.join(directory, hashlib.sha1(blob).hexdigest())
     with open(path, "wb") as f:
         f.write(blob)
+
+
+def mirror_frames():
+    """Collector frames of every encapsulation, built here so the seeds exist without the corpus."""
+    eth = lambda ethertype, tags=(): (b"\x00\x1b\x21\xaa\x00\x02\x00\x1b\x54\xc2\x00\x01" +
+                                      b"".join(struct.pack(">HH", tpid, vid) for tpid, vid in tags) +
+                                      struct.pack(">H", ethertype))
+    # The mirrored frame: a VMware "Notify Switches" RARP, and a tagged gratuitous ARP.
+    vm = bytes.fromhex("005056010203")
+    rarp = (b"\xff" * 6 + vm + b"\x80\x35" + struct.pack(">HHBBH", 1, 0x0800, 6, 4, 3) +
+            vm + b"\0" * 4 + vm + b"\0" * 4).ljust(60, b"\0")
+    garp = (b"\xff" * 6 + vm + struct.pack(">HH", 0x8100, 20) + b"\x08\x06" +
+            struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + vm + bytes([10, 0, 0, 5]) + b"\0" * 6 +
+            bytes([10, 0, 0, 5])).ljust(60, b"\0")
+
+    def gre(proto, c=False, k=None, s=None):
+        flags = (0x80 if c else 0) | (0x20 if k is not None else 0) | (0x10 if s is not None else 0)
+        out = struct.pack(">BBH", flags, 0, proto)
+        if c:
+            out += b"\0" * 4
+        if k is not None:
+            out += struct.pack(">I", k)
+        if s is not None:
+            out += struct.pack(">I", s)
+        return out
+
+    def erspan2(session, index, vlan=0, t=0):
+        return struct.pack(">II", 1 << 28 | vlan << 16 | t << 10 | session, index)
+
+    def erspan3(session, vlan=0, ft=0, platform=None):
+        word = 2 << 28 | vlan << 16 | session
+        bits = ft << 10 | (1 if platform is not None else 0)
+        out = struct.pack(">IIHH", word, 0x12345678, 0, bits)
+        if platform is not None:
+            pid, first, second = platform
+            out += struct.pack(">II", pid << 26 | first, second)
+        return out
+
+    def ipv4(body, flags=0):
+        header = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, flags, 64, 47, 0,
+                             bytes([192, 0, 2, 1]), bytes([192, 0, 2, 200]))
+        return eth(0x0800) + header + body
+
+    def ipv6(body, ext=b"", first=47):
+        return (eth(0x86DD) + struct.pack(">IHBB", 6 << 28, len(ext) + len(body), first, 64) +
+                bytes(15) + b"\x01" + bytes(15) + b"\x02" + ext + body)
+
+    yield ipv4(gre(0x88BE) + rarp)
+    yield ipv4(gre(0x88BE, k=5) + garp)
+    yield ipv4(gre(0x88BE, s=1) + erspan2(101, 43973, vlan=1) + rarp)
+    yield ipv4(gre(0x88BE, c=True, k=7, s=2) + erspan2(1023, 0xFFFFF, vlan=4095, t=1) + garp)
+    yield ipv4(gre(0x22EB) + erspan3(0, vlan=20) + garp)
+    yield ipv4(gre(0x22EB, s=3) + erspan3(12, platform=(3, 0x1234, 0)) + rarp)
+    yield ipv4(gre(0x22EB, s=4) + erspan3(101, vlan=865, ft=7) + rarp)
+    yield ipv4(gre(0x22EB) + erspan3(9, platform=(1, 0, 0xDEADBEEF)) + rarp)
+    yield ipv4(gre(0x6558, k=0x02000000) + rarp)
+    yield ipv4(gre(0x6558) + garp, flags=0x2000)  # a first fragment
+    yield ipv6(gre(0x6558, k=1) + rarp)
+    yield ipv6(gre(0x22EB, s=5) + erspan3(33) + garp,
+               ext=bytes([60, 0, 1, 4, 0, 0, 0, 0]) + bytes([47, 0, 0, 0, 0, 0, 0, 7]), first=0)
+    yield eth(0x0800, tags=((0x88A8, 7), (0x8100, 8))) + ipv4(gre(0x88BE, s=9) + erspan2(3, 4) + rarp)[14:]
 
 
 def state_header(version, names, count):
@@ -93,7 +157,7 @@ flap_moves = 4
 def main():
     repo, out = sys.argv[1], sys.argv[2]
     dirs = {t: os.path.join(out, t) for t in
-            ("fuzz_decoder", "fuzz_capture_file", "fuzz_state_file", "fuzz_config")}
+            ("fuzz_decoder", "fuzz_mirror_decap", "fuzz_capture_file", "fuzz_state_file", "fuzz_config")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
 
@@ -107,6 +171,10 @@ def main():
             extra = max(0, min(0xFFFF, wirelen - len(frame)))
             put(dirs["fuzz_decoder"], struct.pack("<H", extra) + frame)
 
+    for frame in mirror_frames():
+        put(dirs["fuzz_mirror_decap"], struct.pack("<H", 0) + frame)
+        put(dirs["fuzz_mirror_decap"], struct.pack("<H", 100) + frame[:len(frame) - 30])  # snaplen cut
+
     shared = os.path.join(repo, "..", "shared", "corpus")
     for sub in ("real", "malformed"):
         d = os.path.join(shared, sub)
@@ -115,6 +183,10 @@ def main():
             continue
         for name in sorted(os.listdir(d)):
             path = os.path.join(d, name)
+            if ("gre" in name.lower() or "erspan" in name.lower()) and os.path.isfile(path):
+                for frame, wirelen in pcap_frames(path):
+                    extra = max(0, min(0xFFFF, wirelen - len(frame)))
+                    put(dirs["fuzz_mirror_decap"], struct.pack("<H", extra) + frame)
             # libFuzzer's default -max_len would cut big files anyway; keep seeds small.
             if os.path.isfile(path) and os.path.getsize(path) <= 1 << 20:
                 shutil.copy(path, os.path.join(dirs["fuzz_capture_file"], f"{sub}__{name}"))

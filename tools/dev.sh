@@ -152,7 +152,7 @@ test_all() {
   log "tests: clang TSan (threaded parts)"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --test-dir build-tsan --output-on-failure \
     -j "$jobs" --timeout 600 -R 'SpscRing|LiveCapture|LinkMonitor|ObservationMerger|MetricsServer|ControlSocket|e2e[.]live_'
-  log "build 4/4: clang libFuzzer (ASan+UBSan): decoder, capture files, state file, config"
+  log "build 4/4: clang libFuzzer (ASan+UBSan): decoder, mirror decapsulation, capture files, state file, config"
   CC=clang CXX=clang++ configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCAMWATCH_WERROR=ON \
     -DCAMWATCH_SANITIZE=address,undefined -DCAMWATCH_BUILD_FUZZERS=ON -DCAMWATCH_BUILD_BENCH=OFF \
     -DCAMWATCH_BUILD_TESTS=OFF

@@ -2,31 +2,31 @@
 #include "capture/frame_decoder.h"
 
 #include <algorithm>
-#include <bit>
-#include <cstring>
+
+#include "wire_format.h"
 
 namespace camwatch::capture {
 namespace {
 
 using cam::MacAddress;
 using cam::Notification;
+using wire_format::be16;
+using wire_format::be32;
+using wire_format::be64;
+using wire_format::is_vlan_tpid;
+using wire_format::kEtherIpv4;
+using wire_format::kEtherIpv6;
+using wire_format::kEthernetHeader;
+using wire_format::Layer;
+using wire_format::skip_vlan_tags;
+using wire_format::TagWalk;
+using wire_format::walk_ipv6_extensions;
 
-constexpr std::size_t kEthernetHeader = 14;  // destination, source, type/length
-constexpr std::size_t kMaxVlanTags = 8;
-constexpr std::size_t kMaxIpv6ExtensionHeaders = 8;
-
-constexpr std::uint16_t kEtherIpv4 = 0x0800;
 constexpr std::uint16_t kEtherArp = 0x0806;
 constexpr std::uint16_t kEtherRarp = 0x8035;
-constexpr std::uint16_t kEtherIpv6 = 0x86DD;
 constexpr std::uint16_t kEtherNlb = 0x886F;
 
-constexpr std::uint8_t kIpProtoHopByHop = 0;
-constexpr std::uint8_t kIpProtoRouting = 43;
-constexpr std::uint8_t kIpProtoFragment = 44;
-constexpr std::uint8_t kIpProtoAh = 51;
 constexpr std::uint8_t kIpProtoIcmpv6 = 58;
-constexpr std::uint8_t kIpProtoDestinationOptions = 60;
 
 constexpr std::uint8_t kIcmpv6RouterSolicit = 133;
 constexpr std::uint8_t kIcmpv6RouterAdvert = 134;
@@ -39,45 +39,9 @@ constexpr std::uint8_t kNdOptionTargetLinkLayer = 2;
 constexpr std::uint32_t kNlbSignature = 0xC0DE01BF;
 constexpr std::uint32_t kNlbExtendedSignature = 0xC0DE01C0;
 
-inline std::uint16_t be16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-}
-
-inline std::uint32_t be32(const std::uint8_t* p) noexcept {
-  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
-
 inline std::uint32_t le32(const std::uint8_t* p) noexcept {
   return std::uint32_t{p[3]} << 24 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[1]} << 8 | p[0];
 }
-
-// Eight bytes as one unaligned load and a byte swap; a MAC is read as the top (or bottom) 48 bits
-// of one of these, where two neighbouring bytes are known to be readable.
-inline std::uint64_t be64(const std::uint8_t* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
-  return v;
-}
-
-inline bool is_vlan_tpid(std::uint16_t type) noexcept {
-  return type == 0x8100 || type == 0x88A8 || type == 0x9100;
-}
-
-// One protocol layer of the frame: bytes [.., limit) belong to it on the wire, the capture holds
-// [.., captured). `limit` never exceeds the wire length.
-struct Layer {
-  const std::uint8_t* bytes;
-  std::size_t captured;
-  std::size_t limit;
-
-  bool has(std::size_t end) const noexcept { return end <= captured && end <= limit; }
-  // Why bytes up to `end` cannot be read: the layer (or the wire) ends before them, or only the
-  // capture cut them.
-  DecodeStatus missing(std::size_t end) const noexcept {
-    return end > limit ? DecodeStatus::malformed : DecodeStatus::truncated;
-  }
-};
 
 void announce(DecodedFrame& out, Notification kind, MacAddress announced) noexcept {
   // A group or zero address is never a station, so there is nothing for the tracker to place.
@@ -140,33 +104,9 @@ DecodeStatus decode_ipv6(const std::uint8_t* p, std::size_t cap, std::size_t lim
   const Layer packet{p, frame.captured, std::min(frame.limit, packet_end)};
   std::uint8_t next = p[off + 6];
   off += 40;
-
-  for (std::size_t headers = 0; next != kIpProtoIcmpv6; ++headers) {
-    if (headers == kMaxIpv6ExtensionHeaders) return DecodeStatus::malformed;
-    std::size_t size = 8;
-    switch (next) {
-      case kIpProtoHopByHop:
-      case kIpProtoRouting:
-      case kIpProtoDestinationOptions:
-        if (!packet.has(off + 2)) return packet.missing(off + 2);
-        size = (std::size_t{p[off + 1]} + 1) * 8;
-        break;
-      case kIpProtoAh:
-        if (!packet.has(off + 2)) return packet.missing(off + 2);
-        size = (std::size_t{p[off + 1]} + 2) * 4;
-        break;
-      case kIpProtoFragment:
-        if (!packet.has(off + 8)) return packet.missing(off + 8);
-        // A later fragment continues the payload of the first; it has no ICMPv6 header.
-        if ((be16(p + off + 2) & 0xFFF8) != 0) return DecodeStatus::ok;
-        break;
-      default:  // 59 (no next header), 50 (ESP: opaque) or an upper layer other than ICMPv6
-        return DecodeStatus::ok;
-    }
-    if (!packet.has(off + size)) return packet.missing(off + size);
-    next = p[off];
-    off += size;
-  }
+  // Anything but ICMPv6 (a later fragment, ESP, another protocol) is ok with no notification.
+  DecodeStatus status = DecodeStatus::ok;
+  if (!walk_ipv6_extensions(p, packet, off, next, kIpProtoIcmpv6, status)) return status;
 
   if (!packet.has(off + 1)) return packet.missing(off + 1);
   const std::uint8_t type = p[off];
@@ -252,20 +192,15 @@ void decode_nlb(const std::uint8_t* p, std::size_t cap, std::size_t limit, std::
 // Out of line so that decode_frame() needs no stack frame for the frames it finishes.
 [[gnu::noinline]] void decode_rest(const std::uint8_t* p, std::size_t cap, std::size_t wire, std::size_t off,
                                    std::uint16_t type, DecodedFrame& out) noexcept {
-  while (is_vlan_tpid(type)) {
-    if (out.vlan_tags == kMaxVlanTags) return;
-    if (out.vlan_tags == 0) {
-      // The outermost VID is the station's VLAN; without it captured the station is unknown.
-      if (cap < off + 4) return;
-      out.vlan = static_cast<cam::VlanId>(be16(p + off + 2) & 0x0FFF);
-    }
-    ++out.vlan_tags;
-    off += 4;
-    if (off + 2 > cap) {
-      out.status = Layer{p, cap, wire}.missing(off + 2);
-      return;
-    }
-    type = be16(p + off);
+  if (out.vlan_tags == 0 && is_vlan_tpid(type)) {
+    // The outermost VID is the station's VLAN; without it captured the station is unknown.
+    if (cap < off + 4) return;
+    out.vlan = static_cast<cam::VlanId>(be16(p + off + 2) & 0x0FFF);
+  }
+  switch (skip_vlan_tags(p, cap, off, type, out.vlan_tags)) {
+    case TagWalk::done: break;
+    case TagWalk::too_many: return;  // status stays malformed
+    case TagWalk::cut: out.status = Layer{p, cap, wire}.missing(off + 2); return;
   }
   off += 2;
 

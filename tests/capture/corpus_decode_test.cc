@@ -12,58 +12,16 @@
 #include <vector>
 
 #include "capture/frame_decoder.h"
+#include "corpus_capture.h"
 
 namespace camwatch::capture {
 namespace {
 
+using testcorpus::Capture;
+using testcorpus::Frame;
+using testcorpus::kCorpus;
+using testcorpus::read_capture;
 namespace fs = std::filesystem;
-
-const fs::path kCorpus = CAMWATCH_CORPUS_DIR;
-
-struct Frame {
-  std::vector<std::uint8_t> bytes;
-  std::uint32_t wire_length = 0;
-};
-
-struct Capture {
-  bool opened = false;
-  int linktype = -1;
-  std::vector<Frame> frames;
-  std::string error;  // why opening or reading stopped early; empty at a clean end of file
-};
-
-struct PcapCloser {
-  void operator()(pcap_t* p) const { pcap_close(p); }
-};
-
-Capture read_capture(const fs::path& path) {
-  Capture out;
-  char errbuf[PCAP_ERRBUF_SIZE] = {};
-  std::unique_ptr<pcap_t, PcapCloser> pcap(pcap_open_offline(path.c_str(), errbuf));
-  if (!pcap) {
-    out.error = errbuf;
-    return out;
-  }
-  out.opened = true;
-  out.linktype = pcap_datalink(pcap.get());
-  for (;;) {
-    pcap_pkthdr* header = nullptr;
-    const u_char* data = nullptr;
-    const int rc = pcap_next_ex(pcap.get(), &header, &data);
-    if (rc == 1) {  // a record
-      out.frames.push_back(Frame{std::vector<std::uint8_t>(data, data + header->caplen), header->len});
-    } else if (rc == PCAP_ERROR_BREAK) {  // end of file
-      break;
-    } else if (rc == PCAP_ERROR) {  // damaged file: keep what came before
-      out.error = pcap_geterr(pcap.get());
-      break;
-    } else {  // 0 (timeout) is live capture only; anything else is unknown
-      out.error = "pcap_next_ex returned " + std::to_string(rc);
-      break;
-    }
-  }
-  return out;
-}
 
 DecodedFrame decode(const Frame& f) {
   return decode_frame(f.bytes, f.wire_length);

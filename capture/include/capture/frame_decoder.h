@@ -60,8 +60,8 @@
 // A malformed frame must be skipped; its other fields hold what was read before the problem
 // (source and destination whenever 12 bytes were captured), for diagnostics only.
 //
-// Not for: IP payloads, checksums, tunnels (ERSPAN comes later), PBB (0x88e7) or VN-Tag
-// (0x8926) inner frames. Pure function: no libpcap, no allocation, no exceptions; safe from
+// Not for: IP payloads, checksums, tunnels (mirror_decap.h unwraps ERSPAN and GRE mirrors first),
+// PBB (0x88e7) or VN-Tag (0x8926) inner frames. Pure function: no libpcap, no allocation, no exceptions; safe from
 // any number of threads.
 #pragma once
 

@@ -257,6 +257,58 @@ FrameBuilder& FrameBuilder::llc_snap(std::uint16_t ethertype, Bytes bytes) {
   return *this;
 }
 
+FrameBuilder& FrameBuilder::ipv4_packet(const Ipv4Packet& packet) {
+  if (packet.options_bytes % 4 != 0 || packet.options_bytes > 40) die("IPv4 options must be 0..40 bytes, 4 by 4");
+  const std::size_t header = 20 + packet.options_bytes;
+  Bytes p;
+  p.push_back(static_cast<std::uint8_t>(0x40 | header / 4));
+  p.push_back(0);
+  put_be16(p, static_cast<std::uint16_t>(header + packet.body.size()));
+  put_be16(p, 0x1234);  // identification
+  put_be16(p, packet.flags_and_offset);
+  p.push_back(64);
+  p.push_back(packet.protocol);
+  put_be16(p, 0);  // checksum, filled in below
+  put(p, packet.source);
+  put(p, packet.destination);
+  p.resize(header, 1);  // options: NOP
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < header; i += 2) sum += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
+  while ((sum >> 16) != 0) sum = (sum & 0xFFFFU) + (sum >> 16);
+  const auto checksum = static_cast<std::uint16_t>(~sum & 0xFFFFU);
+  p[10] = static_cast<std::uint8_t>(checksum >> 8);
+  p[11] = static_cast<std::uint8_t>(checksum);
+  p.insert(p.end(), packet.body.begin(), packet.body.end());
+  return payload(0x0800, std::move(p));
+}
+
+FrameBuilder& FrameBuilder::ipv6_packet(const Ipv6Packet& packet) {
+  Bytes ext;
+  for (std::size_t i = 0; i < packet.extension_headers.size(); ++i) {
+    const std::uint8_t next =
+        i + 1 < packet.extension_headers.size() ? packet.extension_headers[i + 1] : packet.next_header;
+    ext.push_back(next);
+    if (packet.extension_headers[i] == 44) {  // fragment header: reserved, offset and M, identification
+      ext.push_back(0);
+      put_be16(ext, packet.fragment_offset_and_more);
+      ext.insert(ext.end(), {0, 0, 0, 7});
+    } else {  // hop-by-hop, destination options, routing: hdr ext len 0 (8 bytes), PadN
+      ext.push_back(0);
+      ext.insert(ext.end(), {1, 4, 0, 0, 0, 0});
+    }
+  }
+  Bytes p;
+  p.insert(p.end(), {0x60, 0, 0, 0});
+  put_be16(p, static_cast<std::uint16_t>(ext.size() + packet.body.size()));
+  p.push_back(packet.extension_headers.empty() ? packet.next_header : packet.extension_headers.front());
+  p.push_back(64);
+  put(p, packet.source);
+  put(p, packet.destination);
+  p.insert(p.end(), ext.begin(), ext.end());
+  p.insert(p.end(), packet.body.begin(), packet.body.end());
+  return payload(0x86DD, std::move(p));
+}
+
 Bytes FrameBuilder::build() const {
   Bytes out;
   out.reserve(18 + 4 * tags_.size() + payload_.size());
@@ -274,6 +326,59 @@ Bytes FrameBuilder::build() const {
 
 Bytes truncate(const Bytes& frame, std::size_t n) {
   return Bytes(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(std::min(n, frame.size())));
+}
+
+Bytes concat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& part : parts) out.insert(out.end(), part.begin(), part.end());
+  return out;
+}
+
+namespace {
+
+void put_be32(Bytes& out, std::uint32_t v) {
+  put_be16(out, static_cast<std::uint16_t>(v >> 16));
+  put_be16(out, static_cast<std::uint16_t>(v));
+}
+
+}  // namespace
+
+Bytes gre_header(const GreHeader& gre) {
+  Bytes out;
+  out.push_back(static_cast<std::uint8_t>((gre.checksum ? 0x80 : 0) | (gre.routing ? 0x40 : 0) |
+                                          (gre.key ? 0x20 : 0) | (gre.sequence ? 0x10 : 0)));
+  out.push_back(static_cast<std::uint8_t>(gre.version & 7));
+  put_be16(out, gre.protocol);
+  if (gre.checksum || gre.routing) put_be32(out, 0);  // checksum and reserved1 / offset
+  if (gre.key) put_be32(out, *gre.key);
+  if (gre.sequence) put_be32(out, *gre.sequence);
+  return out;
+}
+
+Bytes erspan_ii_header(const ErspanIIHeader& h) {
+  Bytes out;
+  put_be32(out, std::uint32_t{h.version & 0xFU} << 28 | std::uint32_t{h.vlan & 0xFFFU} << 16 |
+                    std::uint32_t{h.cos & 7U} << 13 | std::uint32_t{h.encap & 3U} << 11 |
+                    (h.truncated ? 1U << 10 : 0U) | (h.session & 0x3FFU));
+  put_be32(out, h.index & 0xFFFFFU);
+  return out;
+}
+
+Bytes erspan_iii_header(const ErspanIIIHeader& h) {
+  Bytes out;
+  put_be32(out, std::uint32_t{h.version & 0xFU} << 28 | std::uint32_t{h.vlan & 0xFFFU} << 16 |
+                    std::uint32_t{h.cos & 7U} << 13 | std::uint32_t{h.bso & 3U} << 11 |
+                    (h.truncated ? 1U << 10 : 0U) | (h.session & 0x3FFU));
+  put_be32(out, h.timestamp);
+  put_be16(out, h.sgt);
+  put_be16(out, static_cast<std::uint16_t>(std::uint32_t{h.frame_type & 0x1FU} << 10 |
+                                           std::uint32_t{h.hw_id & 0x3FU} << 4 | (h.egress ? 8U : 0U) |
+                                           std::uint32_t{h.granularity & 3U} << 1 | (h.platform ? 1U : 0U)));
+  if (h.platform) {
+    put_be32(out, std::uint32_t{*h.platform & 0x3FU} << 26 | (h.platform_first & 0x3FFFFFFU));
+    put_be32(out, h.platform_second);
+  }
+  return out;
 }
 
 PcapWriter::PcapWriter(const std::string& path, PcapPrecision precision, ByteOrder order,

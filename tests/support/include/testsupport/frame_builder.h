@@ -19,6 +19,8 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,6 +99,33 @@ class FrameBuilder {
   // 802.3 length field + LLC/SNAP (OUI 0) + `ethertype` + bytes.
   FrameBuilder& llc_snap(std::uint16_t ethertype, Bytes bytes);
 
+  // IP packets around a ready-made `body` (GRE and ERSPAN for mirror collector frames; see
+  // gre_header() and erspan_*_header() below).
+  // IPv4: IHL 5 plus `options_bytes` (a multiple of 4, filled with NOPs), total length header +
+  // body, TTL 64, valid header checksum. `flags_and_offset` is the raw 16-bit field: 0x2000 MF,
+  // 0x4000 DF, the low 13 bits the fragment offset in 8-byte units.
+  struct Ipv4Packet {
+    Ipv4 source{};
+    Ipv4 destination{};
+    std::uint8_t protocol = 47;
+    std::uint16_t flags_and_offset = 0;
+    std::size_t options_bytes = 0;
+    Bytes body;
+  };
+  FrameBuilder& ipv4_packet(const Ipv4Packet& packet);
+  // IPv6: hop limit 64, payload length = extension headers + body. `extension_headers` as in
+  // NeighborAdvert (8 bytes each); a fragment header (44) carries `fragment_offset_and_more`
+  // (the raw 16-bit field: offset << 3 | M).
+  struct Ipv6Packet {
+    Ipv6 source{};
+    Ipv6 destination{};
+    std::uint8_t next_header = 47;
+    std::vector<std::uint8_t> extension_headers;
+    std::uint16_t fragment_offset_and_more = 0;
+    Bytes body;
+  };
+  FrameBuilder& ipv6_packet(const Ipv6Packet& packet);
+
   FrameBuilder& unpadded() { pad_ = false; return *this; }
   Bytes build() const;
 
@@ -115,6 +144,57 @@ class FrameBuilder {
 
 // Returns the first `n` bytes (for truncated or malformed frames).
 Bytes truncate(const Bytes& frame, std::size_t n);
+
+// The parts one after the other (header bytes + payload).
+Bytes concat(std::initializer_list<Bytes> parts);
+
+// GRE header (RFC 2784/2890; RFC 1701 for the routing bit): flags C, R, K, S as given, then the
+// optional checksum + reserved1 (checksum left 0: not verified by camwatch), key and sequence
+// number in that order. `routing` sets the R bit and the checksum/offset word RFC 1701 puts with
+// it, without any source route entries (camwatch never reads past the R bit).
+struct GreHeader {
+  std::uint16_t protocol = 0x88BE;
+  bool checksum = false;
+  bool routing = false;
+  std::optional<std::uint32_t> key;
+  std::optional<std::uint32_t> sequence;
+  std::uint8_t version = 0;
+};
+Bytes gre_header(const GreHeader& gre);
+
+// ERSPAN type II header (version 1), 8 bytes (draft-foschiano-erspan-03 4.2).
+struct ErspanIIHeader {
+  std::uint16_t session = 0;  // 10 bits
+  std::uint32_t index = 0;    // 20 bits
+  std::uint16_t vlan = 0;     // 12 bits
+  std::uint8_t cos = 0;
+  std::uint8_t encap = 0;     // En, 2 bits
+  bool truncated = false;     // T
+  std::uint8_t version = 1;
+};
+Bytes erspan_ii_header(const ErspanIIHeader& h);
+
+// ERSPAN type III header (version 2), 12 bytes, plus the 8-byte platform-specific subheader when
+// `platform` is set (O bit): its first word is platform ID (6 bits) << 26 | `platform_first`
+// (26 bits), its second word `platform_second`.
+struct ErspanIIIHeader {
+  std::uint16_t session = 0;
+  std::uint16_t vlan = 0;
+  std::uint8_t cos = 0;
+  std::uint8_t bso = 0;
+  bool truncated = false;
+  std::uint32_t timestamp = 0;
+  std::uint16_t sgt = 0;
+  std::uint8_t frame_type = 0;  // FT, 5 bits
+  std::uint8_t hw_id = 0;
+  bool egress = false;          // D
+  std::uint8_t granularity = 0;
+  std::optional<std::uint8_t> platform;
+  std::uint32_t platform_first = 0;
+  std::uint32_t platform_second = 0;
+  std::uint8_t version = 2;
+};
+Bytes erspan_iii_header(const ErspanIIIHeader& h);
 
 enum class PcapPrecision : std::uint8_t { micro, nano };
 enum class ByteOrder : std::uint8_t { little, big };
