@@ -369,6 +369,18 @@ class Scenario {
     expected_.push_back(std::move(e));
   }
 
+  // An address-binding event decided by frame `anchor`: `mac` on `vlan` claims `ip` on `uplink`;
+  // `other_key` is "old_mac" or "other_mac" (with `other`), or nullptr for new_binding.
+  void expect_binding(const char* event, std::size_t anchor, MacAddress mac, std::uint16_t vlan, std::size_t uplink,
+                      const std::string& ip, const char* claim, const char* other_key = nullptr,
+                      MacAddress other = MacAddress()) {
+    Expected e{event, {anchor}, mac, vlan, kNoMove, uplink, nullptr, 0, {}};
+    e.extra = R"(,"ip":")" + ip + "\"";
+    if (other_key != nullptr) e.extra += std::string(",\"") + other_key + R"(":")" + other.to_string() + "\"";
+    e.extra += std::string(R"(,"claim":")") + claim + "\"";
+    expected_.push_back(std::move(e));
+  }
+
   // A failover story closed `gap` after the last of its member moves (`anchors`).
   void expect_failover(std::vector<std::size_t> anchors, Micros gap, std::size_t from_uplink, std::size_t to_uplink,
                        const char* cause, unsigned announced, unsigned silent) {
@@ -862,6 +874,102 @@ void aging(const std::string& outdir) {
   sc.write(outdir);
 }
 
+// ---------------------------------------------------------------------------------------------
+// (h) bindings: IP <-> MAC bindings from ARP and neighbour discovery on two access switches, as
+// arpwatch users know them, with the cases arpwatch gets wrong or cannot see: an announced VRRP
+// takeover (changed_mac) and failback (flip_flop), a rogue host answering for an address in use
+// (changed_mac, then ip_conflict when the owner answers again), the same IP on another VLAN (an
+// independent binding), a probe before an announcement (no event for the probe), IPv6 and a
+// host re-claiming its address all along (no event at all after its first).
+// Ordinary traffic here is UDP only, so that every claim is one of the frames below.
+ts::Bytes udp_frame(const Station& s, ts::Prng& rng) {
+  const auto port = static_cast<std::uint16_t>(rng.between(32768, 60999));
+  return from(s).destination(s.gateway_mac).udp(s.ip, {10, 99, 0, 9}, port, 514, 40 + rng.below(60)).build();
+}
+ts::Bytes arp_request_from(const Station& s, const ts::Ipv4& target) {
+  return from(s).destination(ts::kBroadcast).arp(1, s.mac, s.ip, MacAddress(), target).build();
+}
+ts::Bytes arp_reply_from(const Station& s, const Station& asker) {
+  return from(s).destination(asker.mac).arp(2, s.mac, s.ip, asker.mac, asker.ip).build();
+}
+ts::Bytes arp_probe_from(const Station& s) {
+  return from(s).destination(ts::kBroadcast).arp(1, s.mac, ts::ipv4("0.0.0.0"), MacAddress(), s.ip).build();
+}
+
+void bindings(const std::string& outdir) {
+  enum : std::size_t { sw1, sw2 };
+  Scenario sc("bindings", {"sw1", "sw2"}, 0xB1D1'0008);
+  auto& rng = sc.rng();
+  const Micros start = kIncidentStart + seconds(80 * 60);  // 07:00:00
+  const Micros end = start + seconds(300);
+  const char* kNew = "new_binding";
+
+  Station alpha = make_station("52:54:00:b1:00:11", "10.5.0.11");
+  Station bravo = make_station("52:54:00:b1:00:12", "10.5.0.12");
+  Station charlie = make_station("52:54:00:b1:00:13", "10.5.0.13");
+  Station rogue = make_station("52:54:00:b1:00:66", "10.5.0.13");  // answers for charlie's address
+  Station router1 = make_station("00:00:5e:b1:00:01", "10.5.0.1");  // VRRP pair sharing 10.5.0.1
+  Station router2 = make_station("00:00:5e:b1:00:02", "10.5.0.1");
+  Station golf = make_station("52:54:00:b1:00:50", "10.5.0.50");
+  Station vlan20 = make_station("52:54:00:b1:20:11", "10.5.0.11", {{ts::kTpid8021Q, 20}});  // alpha's IP, VLAN 20
+  for (const Station* st : {&alpha, &bravo, &charlie, &golf}) {
+    for (Micros t = start + rng.between(0, millis(900)); t < end; t += rng.between(seconds(2), seconds(5))) {
+      sc.emit(sw1, t, udp_frame(*st, rng));
+    }
+  }
+
+  // alpha asks for the gateway: its own address, bound. It keeps asking every 30 s: nothing more.
+  std::size_t a = sc.emit(sw1, start + seconds(1), arp_request_from(alpha, alpha.gateway_ip));
+  sc.expect_binding(kNew, a, alpha.mac, 0, sw1, "10.5.0.11", "arp_request");
+  for (Micros t = start + seconds(31); t < end; t += seconds(30)) sc.emit(sw1, t, arp_request_from(alpha, alpha.gateway_ip));
+  // bravo answers alpha.
+  a = sc.emit(sw1, start + seconds(2), arp_reply_from(bravo, alpha));
+  sc.expect_binding(kNew, a, bravo.mac, 0, sw1, "10.5.0.12", "arp_reply");
+
+  // The VRRP master announces the virtual address, and again 7 s later (a refresh).
+  a = sc.emit(sw1, start + seconds(3), garp_request_from(router1));
+  sc.expect_binding(kNew, a, router1.mac, 0, sw1, "10.5.0.1", "arp_announcement");
+  sc.emit(sw1, start + seconds(10), garp_request_from(router1));
+  // 90 s later the backup takes over and announces it: an announced change, not a conflict.
+  a = sc.emit(sw2, start + seconds(100), garp_request_from(router2));
+  sc.expect_binding("changed_mac", a, router2.mac, 0, sw2, "10.5.0.1", "arp_announcement", "old_mac", router1.mac);
+  // 100 s later the old master takes it back: back to the MAC before the last change.
+  a = sc.emit(sw1, start + seconds(200), garp_request_from(router1));
+  sc.expect_binding("flip_flop", a, router1.mac, 0, sw1, "10.5.0.1", "arp_announcement", "old_mac", router2.mac);
+
+  // charlie binds its address; 10 s later a rogue host answers for it (charlie quiet: a change),
+  // and charlie answering 1 s after makes it two MACs at once: a conflict.
+  a = sc.emit(sw1, start + seconds(20), arp_request_from(charlie, charlie.gateway_ip));
+  sc.expect_binding(kNew, a, charlie.mac, 0, sw1, "10.5.0.13", "arp_request");
+  a = sc.emit(sw2, start + seconds(30), arp_reply_from(rogue, alpha));
+  sc.expect_binding("changed_mac", a, rogue.mac, 0, sw2, "10.5.0.13", "arp_reply", "old_mac", charlie.mac);
+  a = sc.emit(sw1, start + seconds(31), arp_reply_from(charlie, alpha));
+  sc.expect_binding("ip_conflict", a, charlie.mac, 0, sw1, "10.5.0.13", "arp_reply", "other_mac", rogue.mac);
+
+  // Another host uses alpha's address on VLAN 20: a binding of its own, not a conflict.
+  a = sc.emit(sw2, start + seconds(40), arp_request_from(vlan20, vlan20.gateway_ip));
+  sc.expect_binding(kNew, a, vlan20.mac, 20, sw2, "10.5.0.11", "arp_request");
+
+  // golf probes its address (RFC 5227: no binding, no event), then announces it.
+  sc.emit(sw1, start + seconds(50), arp_probe_from(golf));
+  sc.emit(sw1, start + seconds(51), arp_probe_from(golf));
+  a = sc.emit(sw1, start + seconds(53), garp_request_from(golf));
+  sc.expect_binding(kNew, a, golf.mac, 0, sw1, "10.5.0.50", "arp_announcement");
+
+  // bravo announces its IPv6 address with an unsolicited NA (fe80::/64 is watched silently by
+  // default, so a global address): a binding like any other.
+  ts::FrameBuilder::NeighborAdvert na;
+  na.source_ip = ts::ipv6("2001:db8:5::12");
+  na.target = ts::ipv6("2001:db8:5::12");
+  na.target_lla = bravo.mac;
+  ts::Bytes frame = from(bravo).destination(ts::mac("33:33:00:00:00:01")).neighbor_advert(na).build();
+  seal_checksums(frame);
+  a = sc.emit(sw1, start + seconds(60), frame);
+  sc.expect_binding(kNew, a, bravo.mac, 0, sw1, "2001:db8:5::12", "nd_unsolicited_advertisement");
+
+  sc.write(outdir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -887,5 +995,6 @@ int main(int argc, char** argv) {
   flap_slow(outdir);
   oldside(outdir);
   aging(outdir);
+  bindings(outdir);
   return 0;
 }

@@ -5,7 +5,11 @@
 namespace camwatch::cam {
 
 Analyzer::Analyzer(const AnalyzerConfig& config, EventSink& sink)
-    : nlb_(config.nlb, orderer_), publisher_(sink, nlb_), tracker_(config.tracker, publisher_) {
+    : nlb_(config.nlb, orderer_),
+      publisher_(sink, nlb_),
+      tracker_(config.tracker, publisher_),
+      bindings_(config.bindings, orderer_),
+      bindings_enabled_(config.bindings_enabled) {
   orderer_.tracker_ = &tracker_;
 }
 
@@ -13,14 +17,30 @@ Analyzer::~Analyzer() = default;
 
 void Analyzer::observe_more(const Observation& obs) noexcept {
   if (obs.has(ObservationFlag::nlb_heartbeat) || obs.claim != ClaimKind::none) nlb_.observe(obs);
+  if (obs.claim != ClaimKind::none && bindings_enabled_) bindings_.observe(obs);
 }
 
 void Analyzer::advance(PacketTime now) noexcept {
   tracker_.advance(now);
   nlb_.advance(tracker_.clock());
+  if (bindings_enabled_) bindings_.advance(tracker_.clock());
 }
 
-bool Analyzer::reconfigure(const AnalyzerConfig& config) { return tracker_.reconfigure(config.tracker); }
+bool Analyzer::reconfigure(const AnalyzerConfig& config) {
+  bool same_sizes = tracker_.reconfigure(config.tracker);
+  same_sizes = bindings_.reconfigure(config.bindings) && same_sizes;
+  bindings_enabled_ = config.bindings_enabled;
+  return same_sizes;
+}
+
+void Analyzer::restore_story(std::shared_ptr<const FailoverStory> story) {
+  if (story) publisher_.keep(std::move(story));
+}
+
+void Analyzer::Publisher::keep(std::shared_ptr<const FailoverStory> story) {
+  if (recent.size() == kRecentStories) recent.pop_front();
+  recent.push_back(std::move(story));
+}
 
 void Analyzer::Publisher::on_event(const Event& e) {
   switch (e.kind) {
@@ -38,6 +58,7 @@ void Analyzer::Publisher::on_event(const Event& e) {
       }
       break;
     case EventKind::failover: {
+      if (!e.story) break;
       // The story's members get their NLB identity; the published story is a new object.
       auto story = std::make_shared<FailoverStory>(*e.story);
       for (FailoverStation& m : story->stations) {
@@ -49,7 +70,8 @@ void Analyzer::Publisher::on_event(const Event& e) {
         }
       }
       Event out = e;
-      out.story = std::move(story);
+      out.story = story;
+      keep(std::move(story));
       sink_.on_event(out);
       return;
     }

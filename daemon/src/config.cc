@@ -40,6 +40,10 @@ constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout"};
 constexpr std::string_view kDetectionKeys[] = {"notify_window_before", "notify_window_after",
                                                "flap_moves", "flap_window", "flap_damping",
                                                "failover_stories", "failover_gap"};
+constexpr std::string_view kBindingsKeys[] = {"enabled", "max_entries", "idle_timeout", "conflict_window",
+                                              "conflict_memory", "flip_flop_memory", "report_interval",
+                                              "probation", "new_binding_events_per_minute", "ipv4",
+                                              "ipv4_link_local", "ipv6", "ipv6_link_local"};
 constexpr std::string_view kLogKeys[] = {"level"};
 constexpr std::string_view kDaemonKeys[] = {"user", "control_socket"};
 
@@ -50,10 +54,11 @@ struct SectionSchema {
 constexpr SectionSchema kSchema[] = {
     {"uplink", kUplinkKeys}, {"capture", kCaptureKeys}, {"events", kEventsKeys},
     {"metrics", kMetricsKeys}, {"state", kStateKeys}, {"cam", kCamKeys},
-    {"detection", kDetectionKeys}, {"log", kLogKeys}, {"daemon", kDaemonKeys},
+    {"detection", kDetectionKeys}, {"bindings", kBindingsKeys}, {"log", kLogKeys}, {"daemon", kDaemonKeys},
 };
 
 constexpr std::string_view kDirections[] = {"in", "out", "inout"};
+constexpr std::string_view kAddressPolicies[] = {"ignore", "watch", "report"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
                                            "error", "critical", "off"};
 
@@ -505,6 +510,9 @@ class Loader {
         read_duration(*detection, "detection", "failover_gap", {1s, 1h}, tracker.failover.gap);
       });
     }
+    if (const Value* bindings = section(root, "bindings")) {
+      read_bindings(*bindings, config);
+    }
     if (const Value* log = section(root, "log")) {
       attempt([&] { reject_unknown_keys(*log, "log", kLogKeys); });
       attempt([&] {
@@ -752,6 +760,45 @@ class Loader {
     const Value* v = find(table, key);
     if (v == nullptr && report) fail(table, qualified, "required key is missing");
     return v;
+  }
+
+  void read_bindings(const Value& table, Config& config) {
+    cam::BindingConfig& b = config.bindings;
+    attempt([&] { reject_unknown_keys(table, "bindings", kBindingsKeys); });
+    attempt([&] {
+      if (const Value* v = find(table, "enabled")) {
+        if (!v->is_boolean()) fail(*v, "bindings.enabled", "must be true or false");
+        config.bindings_enabled = v->as_boolean();
+      }
+    });
+    attempt([&] {
+      if (const Value* v = find(table, "max_entries")) {
+        b.max_entries = static_cast<std::uint64_t>(read_integer(*v, "bindings.max_entries", 1, 10'000'000));
+      }
+    });
+    attempt([&] { read_duration(table, "bindings", "idle_timeout", {1s, std::nullopt}, b.idle_timeout); });
+    attempt([&] { read_duration(table, "bindings", "conflict_window", {0s, 1h}, b.conflict_window); });
+    attempt([&] { read_duration(table, "bindings", "conflict_memory", {0s, 24h}, b.conflict_memory); });
+    attempt([&] { read_duration(table, "bindings", "flip_flop_memory", {0s, std::nullopt}, b.flip_flop_memory); });
+    attempt([&] { read_duration(table, "bindings", "report_interval", {0s, 24h}, b.report_interval); });
+    attempt([&] { read_duration(table, "bindings", "probation", {0s, 24h}, b.probation); });
+    attempt([&] {
+      if (const Value* v = find(table, "new_binding_events_per_minute")) {
+        b.new_binding_events_per_minute =
+            static_cast<std::uint32_t>(read_integer(*v, "bindings.new_binding_events_per_minute", 0, 1'000'000));
+      }
+    });
+    const std::pair<const char*, cam::AddressPolicy*> policies[] = {
+        {"ipv4", &b.ipv4}, {"ipv4_link_local", &b.ipv4_link_local}, {"ipv6", &b.ipv6},
+        {"ipv6_link_local", &b.ipv6_link_local}};
+    for (const auto& [key, policy] : policies) {
+      attempt([&, key = key, policy = policy] {
+        if (const Value* v = find(table, key)) {
+          const std::string text = read_choice(*v, std::string("bindings.") + key, kAddressPolicies);
+          cam::parse_address_policy(text, *policy);
+        }
+      });
+    }
   }
 
   std::string read_string(const Value& v, const std::string& key) const {

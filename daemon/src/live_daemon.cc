@@ -32,6 +32,7 @@
 #include "daemon/version.h"
 #include "exporters/json_event_writer.h"
 #include "exporters/metrics.h"
+#include "exporters/story_text.h"
 #include "control_socket.h"
 #include "logging.h"
 #include "privileges.h"
@@ -139,12 +140,34 @@ class DaemonSink final : public cam::EventSink {
         spdlog::info("uplink {} is up", name(e.to));
         break;
       case cam::EventKind::nlb_unicast_host:
+        log_limited(spdlog::level::warn,
+                    "Windows NLB host in unicast mode: " + e.station.mac.to_string() + " vlan " +
+                        std::to_string(e.station.vlan) + (e.nlb_host_id != 0 ? " host " + std::to_string(e.nlb_host_id) : "") +
+                        (e.nlb_cluster_ip != 0 ? " of cluster " + cam::IpAddress::v4(e.nlb_cluster_ip).to_string() : "") +
+                        " on " + name(e.to) + ": it will never announce a move, a team failover leaves it dark");
+        break;
       case cam::EventKind::failover:
+        if (e.story) {
+          for (const std::string& line : exporters::describe_story(*e.story, names_, 5)) log_limited(spdlog::level::warn, line);
+        }
+        break;
       case cam::EventKind::new_binding:
+        spdlog::debug("new binding: {} is {} vlan {} on {} ({})", e.ip.to_string(), e.station.mac.to_string(),
+                      e.station.vlan, name(e.to), cam::to_string(e.claim));
+        break;
       case cam::EventKind::changed_mac:
       case cam::EventKind::flip_flop:
+        log_limited(spdlog::level::warn, std::string(e.kind == cam::EventKind::flip_flop ? "flip flop: " : "changed MAC: ") +
+                                             e.ip.to_string() + " vlan " + std::to_string(e.station.vlan) + " now " +
+                                             e.station.mac.to_string() + ", was " + e.other_mac.to_string() + " (" +
+                                             cam::to_string(e.claim) + " on " + name(e.to) + ")");
+        break;
       case cam::EventKind::ip_conflict:
-        break;  // TODO(issue 6): log lines
+        log_limited(spdlog::level::warn, "IP conflict: " + e.ip.to_string() + " vlan " + std::to_string(e.station.vlan) +
+                                             " claimed by " + e.station.mac.to_string() + " and " +
+                                             e.other_mac.to_string() + " (" + cam::to_string(e.claim) + " on " +
+                                             name(e.to) + ")");
+        break;
       case cam::EventKind::announced_move:
         spdlog::debug("announced move: {} vlan {} {} -> {} ({})", e.station.mac.to_string(), e.station.vlan,
                       name(e.from), name(e.to), cam::to_string(e.notification));
@@ -605,8 +628,9 @@ class Daemon {
       return;
     }
     if (!analyzer_.reconfigure(analyzer_config(next))) {
-      spdlog::warn("[cam] max_entries changed: takes effect after a restart; other settings applied");
+      spdlog::warn("[cam] or [bindings] max_entries changed: takes effect after a restart; other settings applied");
       next.tracker.max_entries = config_.tracker.max_entries;
+      next.bindings.max_entries = config_.bindings.max_entries;
       analyzer_.reconfigure(analyzer_config(next));
     }
     set_log_level(next.log_level);
@@ -721,6 +745,10 @@ class Daemon {
     m.moves = sink_.moves();
     m.tracker = tracker_.stats();
     m.max_entries = tracker_.config().max_entries;
+    m.nlb = analyzer_.nlb().stats();
+    m.bindings_enabled = analyzer_.bindings_enabled();
+    m.bindings = analyzer_.bindings().stats();
+    m.bindings_max_entries = analyzer_.bindings().config().max_entries;
     m.packet_clock_s = std::chrono::duration<double>(tracker_.clock().time_since_epoch()).count();
     m.health = health_;
     m.health.event_write_errors = writer_.write_failures();

@@ -191,6 +191,8 @@ std::string format_event_json(const cam::Event& e, const std::vector<std::string
       append_json_string(out, uplink_name(uplink_names, e.to));
       append_key(out, "claim");
       append_json_string(out, cam::to_string(e.claim));
+      append_key(out, "suppressed");
+      out += std::to_string(e.suppressed);
       break;
     case cam::EventKind::failover:
       append_failover(out, e, uplink_names);

@@ -35,6 +35,7 @@ void MoveCounters::resize(std::size_t count) {
   grow(silent_);
   grow(announced_);
   grow(flaps_);
+  failovers_.resize(count * kCauses, 0);  // row = from uplink: growing keeps the rows in place
   n_ = count;
 }
 
@@ -55,6 +56,13 @@ void MoveCounters::on_event(const cam::Event& e) {
       break;
     case cam::EventKind::announced_move: bump(announced_, e.from, e.to); break;
     case cam::EventKind::flap: bump(flaps_, e.from, e.to); break;
+    case cam::EventKind::failover:
+      if (e.story && e.story->from != cam::kNoUplink) {
+        if (e.story->from >= n_) resize(e.story->from + 1U);
+        ++failovers_[e.story->from * kCauses + static_cast<std::size_t>(e.story->cause)];
+        last_failover_ = std::max(last_failover_, e.time);
+      }
+      break;
     default: break;
   }
 }
@@ -229,6 +237,75 @@ std::vector<MetricFamily> render_metrics(const MetricsSnapshot& s, bool with_pro
     const cam::PacketTime last = s.moves.last_silent_move();
     f.gauge("camwatch_last_silent_move_timestamp_seconds", "Packet time of the latest silent move, Unix seconds; 0 when none.",
             last == cam::PacketTime{} ? 0.0 : seconds_of(last));
+  }
+
+  {
+    // Every configured uplink and cause from the start at 0, as for the moves.
+    MetricFamily& fam = f.family("camwatch_failovers_total",
+                                 "Failover stories: groups of moves away from `uplink` (cam/failover.h), by cause.", counter);
+    for (std::size_t i = 0; i < s.uplinks.size(); ++i) {
+      for (std::size_t c = 0; c < MoveCounters::kCauses; ++c) {
+        const auto cause = static_cast<cam::FailoverCause>(c);
+        fam.metric.push_back(Families::counter_sample({{"cause", cam::to_string(cause)}, {"uplink", s.uplinks[i].name}},
+                                                      static_cast<double>(s.moves.failovers(s.uplink_ids[i], cause))));
+      }
+    }
+    const cam::PacketTime last = s.moves.last_failover();
+    f.gauge("camwatch_last_failover_timestamp_seconds", "Packet time the latest failover story closed, Unix seconds; 0 when none.",
+            last == cam::PacketTime{} ? 0.0 : seconds_of(last));
+  }
+
+  // Windows NLB inventory.
+  f.gauge("camwatch_nlb_unicast_hosts",
+          "Windows NLB hosts in unicast mode heard within the last hour: they never announce a move.",
+          static_cast<double>(s.nlb.unicast_hosts));
+  f.gauge("camwatch_nlb_clusters", "Windows NLB clusters (VLAN, cluster IP) heard within the last hour.",
+          static_cast<double>(s.nlb.clusters));
+
+  // Address bindings.
+  if (s.bindings_enabled) {
+    const cam::BindingStats& b = s.bindings;
+    f.gauge("camwatch_bindings", "IP-to-MAC bindings held.", static_cast<double>(b.bindings));
+    f.gauge("camwatch_bindings_max_entries", "The bindings table's cap, [bindings] max_entries.",
+            static_cast<double>(s.bindings_max_entries));
+    f.gauge("camwatch_bindings_probationary", "Bindings still in probation (the first to make room when full).",
+            static_cast<double>(b.probationary));
+    f.counter("camwatch_bindings_learned_total", "Bindings added.", static_cast<double>(b.bindings_learned));
+    f.counter("camwatch_bindings_aged_total", "Bindings forgotten after [bindings] idle_timeout.", static_cast<double>(b.bindings_aged));
+    f.counter("camwatch_bindings_evicted_total", "Probationary bindings that made room for a new one at the cap.",
+              static_cast<double>(b.bindings_evicted));
+    f.counter("camwatch_bindings_refused_total", "Claims of new bindings not learned: table full of established ones.",
+              static_cast<double>(b.bindings_refused));
+    {
+      MetricFamily& fam = f.family("camwatch_binding_claims_total", "ARP and neighbour-discovery claims seen, by kind.", counter);
+      for (int k = 1; k < cam::kClaimKinds; ++k) {
+        fam.metric.push_back(Families::counter_sample({{"claim", cam::to_string(static_cast<cam::ClaimKind>(k))}},
+                                                      static_cast<double>(b.claims[k])));
+      }
+    }
+    {
+      MetricFamily& fam = f.family("camwatch_binding_claims_ignored_total", "Claims not used for a binding, by reason.", counter);
+      const std::pair<const char*, std::uint64_t> reasons[] = {
+          {"address", b.ignored_addresses}, {"mac", b.ignored_macs}, {"policy", b.ignored_by_policy},
+          {"stale", b.stale_claims},        {"time", b.ignored_times}};
+      for (const auto& [reason, n] : reasons) {
+        fam.metric.push_back(Families::counter_sample({{"reason", reason}}, static_cast<double>(n)));
+      }
+    }
+    {
+      MetricFamily& fam = f.family("camwatch_binding_events_suppressed_total",
+                                   "Binding events decided but not written (per-binding rate limit, new_binding budget).",
+                                   counter);
+      for (cam::EventKind kind : {cam::EventKind::new_binding, cam::EventKind::changed_mac, cam::EventKind::flip_flop,
+                                  cam::EventKind::ip_conflict}) {
+        fam.metric.push_back(Families::counter_sample(
+            {{"event", cam::to_string(kind)}}, static_cast<double>(b.events_suppressed[static_cast<int>(kind)])));
+      }
+    }
+    f.counter("camwatch_binding_probes_total", "ARP probes and IPv6 duplicate-address-detection solicitations seen.",
+              static_cast<double>(b.probes));
+    f.counter("camwatch_binding_probe_conflicts_total", "Probes answered by another owner of the address (DAD collisions).",
+              static_cast<double>(b.probe_conflicts));
   }
 
   // The table.

@@ -51,6 +51,23 @@ void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(a.flap_damping, e.flap_damping);
   EXPECT_EQ(a.idle_timeout, e.idle_timeout);
   EXPECT_EQ(a.max_entries, e.max_entries);
+  EXPECT_EQ(a.failover.enabled, e.failover.enabled);
+  EXPECT_EQ(a.failover.gap, e.failover.gap);
+  EXPECT_EQ(actual.bindings_enabled, expected.bindings_enabled);
+  const cam::BindingConfig& ab = actual.bindings;
+  const cam::BindingConfig& eb = expected.bindings;
+  EXPECT_EQ(ab.max_entries, eb.max_entries);
+  EXPECT_EQ(ab.idle_timeout, eb.idle_timeout);
+  EXPECT_EQ(ab.conflict_window, eb.conflict_window);
+  EXPECT_EQ(ab.conflict_memory, eb.conflict_memory);
+  EXPECT_EQ(ab.flip_flop_memory, eb.flip_flop_memory);
+  EXPECT_EQ(ab.report_interval, eb.report_interval);
+  EXPECT_EQ(ab.probation, eb.probation);
+  EXPECT_EQ(ab.new_binding_events_per_minute, eb.new_binding_events_per_minute);
+  EXPECT_EQ(ab.ipv4, eb.ipv4);
+  EXPECT_EQ(ab.ipv4_link_local, eb.ipv4_link_local);
+  EXPECT_EQ(ab.ipv6, eb.ipv6);
+  EXPECT_EQ(ab.ipv6_link_local, eb.ipv6_link_local);
 }
 
 // The documented examples switched on: "# key = value" and "# [[uplink]]" lose their "# ".
@@ -69,7 +86,7 @@ std::string uncomment_examples(const std::string& text) {
 // "section.key" for every `key = value` line, in file order, each once.
 std::vector<std::string> keys_set_in(const std::string& text) {
   static const std::regex header(R"(^\[\[?([a-z_]+)\]\]?\s*$)");
-  static const std::regex assignment(R"(^([a-z_]+) = .*$)");
+  static const std::regex assignment(R"(^([a-z0-9_]+) = .*$)");
   std::vector<std::string> keys;
   std::string section;
   std::istringstream in(text);
@@ -164,6 +181,36 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_EQ(defaults.tracker.flap_moves, 4U);
   EXPECT_EQ(defaults.tracker.flap_window, 10s);
   EXPECT_EQ(defaults.tracker.flap_damping, 60s);
+  EXPECT_TRUE(defaults.tracker.failover.enabled);
+  EXPECT_EQ(defaults.tracker.failover.gap, 10s);
+  EXPECT_TRUE(defaults.bindings_enabled);
+  EXPECT_EQ(defaults.bindings.max_entries, 262'144U);
+  EXPECT_EQ(defaults.bindings.idle_timeout, 24h);
+  EXPECT_EQ(defaults.bindings.conflict_window, 5s);
+  EXPECT_EQ(defaults.bindings.conflict_memory, 5min);
+  EXPECT_EQ(defaults.bindings.flip_flop_memory, 24h);
+  EXPECT_EQ(defaults.bindings.report_interval, 5min);
+  EXPECT_EQ(defaults.bindings.probation, 60s);
+  EXPECT_EQ(defaults.bindings.new_binding_events_per_minute, 1000U);
+  EXPECT_EQ(defaults.bindings.ipv4, cam::AddressPolicy::report);
+  EXPECT_EQ(defaults.bindings.ipv4_link_local, cam::AddressPolicy::report);
+  EXPECT_EQ(defaults.bindings.ipv6, cam::AddressPolicy::report);
+  EXPECT_EQ(defaults.bindings.ipv6_link_local, cam::AddressPolicy::watch);
+}
+
+TEST_F(ConfigFile, ReadsBindingsAndNamesABadPolicyWithFileLineAndKey) {
+  const Config c = load("[bindings]\nenabled = false\nmax_entries = 1000\nreport_interval = \"1m\"\n"
+                        "ipv6_link_local = \"ignore\"\n");
+  EXPECT_FALSE(c.bindings_enabled);
+  EXPECT_EQ(c.bindings.max_entries, 1000U);
+  EXPECT_EQ(c.bindings.report_interval, 1min);
+  EXPECT_EQ(c.bindings.ipv6_link_local, cam::AddressPolicy::ignore);
+  const std::string file = dir_ + "/camwatch.toml";
+  EXPECT_EQ(error_of("[bindings]\n\nipv4 = \"loud\"\n").rfind(file + ":3: bindings.ipv4: ", 0), 0U);
+  EXPECT_EQ(error_of("[bindings]\nmax_entries = 0\n").rfind(file + ":2: bindings.max_entries: ", 0), 0U);
+  EXPECT_EQ(error_of("[detection]\nfailover_stories = \"yes\"\n")
+                .rfind(file + ":2: detection.failover_stories: must be true or false", 0),
+            0U);
 }
 
 TEST(ShippedConfig, LoadsAsTheBuiltInDefaults) {
@@ -198,6 +245,10 @@ TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
       "detection.notify_window_before", "detection.notify_window_after",
       "detection.flap_moves", "detection.flap_window", "detection.flap_damping",
       "detection.failover_stories", "detection.failover_gap",
+      "bindings.enabled", "bindings.max_entries", "bindings.idle_timeout", "bindings.conflict_window",
+      "bindings.conflict_memory", "bindings.flip_flop_memory", "bindings.report_interval", "bindings.probation",
+      "bindings.new_binding_events_per_minute", "bindings.ipv4", "bindings.ipv4_link_local", "bindings.ipv6",
+      "bindings.ipv6_link_local",
       "log.level",            "daemon.user", "daemon.control_socket"};
   EXPECT_EQ(known_config_keys(), expected);
 }

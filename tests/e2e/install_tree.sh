@@ -156,11 +156,11 @@ if command -v man >/dev/null && command -v groff >/dev/null; then
   # camwatch.toml(5) against config/camwatch.toml: its keys, found as the config unit test finds
   # them (commented examples "# key = value" and "# [[uplink]]" switched on), each documented
   # under its section, and no key documented that the file does not have.
-  sed -E 's/^# ((\[\[uplink\]\])|([a-z_]+ = .+))$/\1/' "$src/config/camwatch.toml" |
+  sed -E 's/^# ((\[\[uplink\]\])|([a-z0-9_]+ = .+))$/\1/' "$src/config/camwatch.toml" |
     awk '/^\[\[?[a-z_]+\]\]?[ \t]*$/ {s = $1; gsub(/[][]/, "", s); next}
-         /^[a-z_]+ = / {print s "." $1}' | sort -u >"$tmp/config-keys"
+         /^[a-z0-9_]+ = / {print s "." $1}' | sort -u >"$tmp/config-keys"
   awk '/^\[\[?[a-z_]+\]\]?$/ {s = $1; gsub(/[][]/, "", s); next} /^[^ ]/ {s = ""; next}
-       s != "" && /^       [a-z_]+ \(/ {print s "." $1}' "$tmp/camwatch.toml.5.txt" | sort -u >"$tmp/man-keys"
+       s != "" && /^       [a-z0-9_]+ \(/ {print s "." $1}' "$tmp/camwatch.toml.5.txt" | sort -u >"$tmp/man-keys"
   if [ "$(wc -l <"$tmp/config-keys")" -lt 20 ]; then
     fail "found only $(wc -l <"$tmp/config-keys") keys in config/camwatch.toml"
   elif diff "$tmp/config-keys" "$tmp/man-keys" >"$tmp/diff"; then

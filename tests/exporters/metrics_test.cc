@@ -51,6 +51,21 @@ MetricsSnapshot sample_snapshot() {
   s.moves.on_event(move(cam::EventKind::announced_move, 1, 0, 1700000001));
   s.tracker.stations = 42;
   s.max_entries = 1000;
+  cam::Event story;
+  story.kind = cam::EventKind::failover;
+  story.time = cam::PacketTime(std::chrono::seconds(1700000005));
+  auto st = std::make_shared<cam::FailoverStory>();
+  st->from = 0;
+  st->to = 1;
+  st->cause = cam::FailoverCause::traffic_stopped;
+  story.story = st;
+  s.moves.on_event(story);
+  s.nlb.unicast_hosts = 2;
+  s.nlb.clusters = 1;
+  s.bindings_enabled = true;
+  s.bindings.bindings = 17;
+  s.bindings.claims[static_cast<int>(cam::ClaimKind::arp_reply)] = 9;
+  s.bindings_max_entries = 262144;
   return s;
 }
 
@@ -62,6 +77,23 @@ double sample(const std::string& text, const std::string& series) {
   }
   ADD_FAILURE() << "no sample " << series << " in:\n" << text;
   return -1;
+}
+
+TEST(RenderMetrics, CountsFailoversPerLeftUplinkAndCauseFromZero) {
+  const std::string text = render_metrics_text(sample_snapshot(), false);
+  EXPECT_EQ(sample(text, R"(camwatch_failovers_total{cause="traffic_stopped",uplink="vmnic2"})"), 1);
+  EXPECT_EQ(sample(text, R"(camwatch_failovers_total{cause="failback",uplink="vmnic3"})"), 0);
+  EXPECT_EQ(sample(text, "camwatch_last_failover_timestamp_seconds"), 1700000005);
+  EXPECT_EQ(sample(text, "camwatch_nlb_unicast_hosts"), 2);
+  EXPECT_EQ(sample(text, "camwatch_bindings"), 17);
+  EXPECT_EQ(sample(text, R"(camwatch_binding_claims_total{claim="arp_reply"})"), 9);
+  EXPECT_EQ(sample(text, R"(camwatch_binding_claims_total{claim="nd_dad"})"), 0);
+}
+
+TEST(RenderMetrics, LeavesTheBindingMetricsOutWhenBindingsAreDisabled) {
+  MetricsSnapshot s = sample_snapshot();
+  s.bindings_enabled = false;
+  EXPECT_EQ(render_metrics_text(s, false).find("camwatch_binding"), std::string::npos);
 }
 
 TEST(MoveCounters, CountsPerOrderedPairAndKind) {
@@ -145,7 +177,8 @@ TEST(RenderMetrics, NoLabelCarriesAnAddress) {
   const std::string text = render_metrics_text(sample_snapshot(), true);
   // The station of every event is 00:50:56:01:02:03 on VLAN 10: neither may leak into a label.
   EXPECT_EQ(text.find("00:50:56"), std::string::npos);
-  const std::set<std::string> allowed = {"uplink", "from", "to", "kind", "event", "result", "version", "libpcap"};
+  const std::set<std::string> allowed = {"uplink", "from", "to",     "kind",    "event",  "result",
+                                         "version", "libpcap", "cause", "claim", "reason"};
   std::regex label(R"(([a-z_]+)=")");
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {

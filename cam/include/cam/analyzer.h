@@ -4,9 +4,12 @@
 // hands each to:
 //  - the Tracker: the learned CAM table, moves (silent, announced), flaps, failover stories;
 //  - the NlbInventory: Windows NLB clusters and hosts, `nlb_unicast_host` events;
-// and merges their events into one stream in packet-time order: the inventory's events are
-// decided at once and ordered through Tracker::emit(). On the way out, events about an NLB host
-// (moves, flaps, failover stories' members) get its NLB identity.
+//  - the BindingTable: IP <-> MAC bindings from ARP and neighbour discovery (`new_binding`,
+//    `changed_mac`, `flip_flop`, `ip_conflict`), unless disabled;
+// and merges their events into one stream in packet-time order: the inventory's and the
+// bindings' events are decided at once and ordered through Tracker::emit(). On the way out,
+// events about an NLB host (moves, flaps, failover stories' members) get its NLB identity, and
+// the latest failover stories are kept for `camwatch table` and the state file.
 //
 // Only frames that carry more than a station (a notification, an address claim, a heartbeat) go
 // beyond the tracker, so the ordinary frame costs one branch more than the tracker alone.
@@ -15,9 +18,12 @@
 // observe()/advance()/finish().
 #pragma once
 
+#include <deque>
 #include <memory>
 
+#include "cam/bindings.h"
 #include "cam/event.h"
+#include "cam/failover.h"
 #include "cam/nlb.h"
 #include "cam/observation.h"
 #include "cam/tracker.h"
@@ -27,7 +33,12 @@ namespace camwatch::cam {
 struct AnalyzerConfig {
   TrackerConfig tracker;
   NlbConfig nlb;
+  bool bindings_enabled = true;
+  BindingConfig bindings;
 };
+
+// How many of the latest failover stories an Analyzer keeps (recent_stories()).
+inline constexpr std::size_t kRecentStories = 20;
 
 class Analyzer {
  public:
@@ -43,13 +54,23 @@ class Analyzer {
   }
   void advance(PacketTime now) noexcept;
   void uplink_state(UplinkId uplink, bool up, PacketTime time) noexcept { tracker_.uplink_state(uplink, up, time); }
-  // As Tracker::reconfigure (false: max_entries cannot change while running).
+  // As Tracker::reconfigure: false when a table size (cam or bindings max_entries) differs,
+  // which only a restart can change; everything else is applied either way.
   bool reconfigure(const AnalyzerConfig& config);
   void finish() noexcept { tracker_.finish(); }
 
   Tracker& tracker() noexcept { return tracker_; }
   const Tracker& tracker() const noexcept { return tracker_; }
   const NlbInventory& nlb() const noexcept { return nlb_; }
+  BindingTable& bindings() noexcept { return bindings_; }
+  const BindingTable& bindings() const noexcept { return bindings_; }
+  bool bindings_enabled() const noexcept { return bindings_enabled_; }
+  // The latest failover stories, oldest first, as published (with NLB identities).
+  const std::deque<std::shared_ptr<const FailoverStory>>& recent_stories() const noexcept {
+    return publisher_.recent;
+  }
+  // Puts back a story saved by an earlier run (state file), oldest first; no event.
+  void restore_story(std::shared_ptr<const FailoverStory> story);
 
  private:
   // Adds what the inventory knows to events about NLB hosts, then hands them to the user's sink.
@@ -57,6 +78,8 @@ class Analyzer {
    public:
     Publisher(EventSink& sink, const NlbInventory& nlb) : sink_(sink), nlb_(nlb) {}
     void on_event(const Event& e) override;
+    void keep(std::shared_ptr<const FailoverStory> story);
+    std::deque<std::shared_ptr<const FailoverStory>> recent;
 
    private:
     EventSink& sink_;
@@ -75,6 +98,8 @@ class Analyzer {
   NlbInventory nlb_;
   Publisher publisher_;
   Tracker tracker_;
+  BindingTable bindings_;
+  bool bindings_enabled_;
 };
 
 }  // namespace camwatch::cam

@@ -70,6 +70,8 @@ struct Config {
   std::string user;  // [daemon] user: drop to it after opening captures; empty = stay
   std::string control_socket = "/run/camwatch/control.sock";  // `camwatch table`; empty = none
   cam::TrackerConfig tracker;
+  bool bindings_enabled = true;  // [bindings] enabled
+  cam::BindingConfig bindings;
   std::string log_level = "info";
 };
 
@@ -77,6 +79,8 @@ struct Config {
 inline cam::AnalyzerConfig analyzer_config(const Config& c) {
   cam::AnalyzerConfig a;
   a.tracker = c.tracker;
+  a.bindings_enabled = c.bindings_enabled;
+  a.bindings = c.bindings;
   return a;
 }
 

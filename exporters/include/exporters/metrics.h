@@ -27,7 +27,10 @@
 #include <string>
 #include <vector>
 
+#include "cam/bindings.h"
 #include "cam/event.h"
+#include "cam/failover.h"
+#include "cam/nlb.h"
 #include "cam/tracker.h"
 #include "cam/types.h"
 
@@ -68,6 +71,12 @@ class MoveCounters {
   std::uint64_t events(cam::EventKind kind) const { return events_[static_cast<int>(kind)]; }
   // Packet time of the latest silent move; epoch when none.
   cam::PacketTime last_silent_move() const { return last_silent_; }
+  // Failover stories by the uplink the stations left and the cause.
+  std::uint64_t failovers(cam::UplinkId from, cam::FailoverCause cause) const {
+    return from < n_ ? failovers_[from * kCauses + static_cast<std::size_t>(cause)] : 0;
+  }
+  cam::PacketTime last_failover() const { return last_failover_; }
+  static constexpr std::size_t kCauses = 3;  // cam::FailoverCause values
 
  private:
   std::uint64_t at(const std::vector<std::uint64_t>& m, cam::UplinkId from, cam::UplinkId to) const {
@@ -77,8 +86,10 @@ class MoveCounters {
 
   std::size_t n_ = 0;
   std::vector<std::uint64_t> silent_, announced_, flaps_;  // n_ x n_, row = from
+  std::vector<std::uint64_t> failovers_;                   // n_ x kCauses
   std::uint64_t events_[cam::kEventKinds] = {};
   cam::PacketTime last_silent_{};
+  cam::PacketTime last_failover_{};
 };
 
 struct DaemonHealth {
@@ -102,6 +113,10 @@ struct MetricsSnapshot {
   MoveCounters moves;
   cam::TrackerStats tracker;
   std::uint64_t max_entries = 0;
+  cam::NlbStats nlb;
+  bool bindings_enabled = false;
+  cam::BindingStats bindings;
+  std::uint64_t bindings_max_entries = 0;
   double packet_clock_s = 0;
   DaemonHealth health;
 };
