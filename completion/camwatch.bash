@@ -92,7 +92,7 @@ _camwatch() {
     case $command in
         run | check-config) options="--config --help" ;;
         replay) options="--uplink --config --events --table --help" ;;
-        table) options="--json --sort --uplink --vlan --moved --limit --config --socket --state --help" ;;
+        table) options="--json --sort --uplink --vlan --moved --limit --bindings --failovers --config --socket --state --help" ;;
     esac
     # Options already given are not offered again, except replay's repeatable --uplink.
     local offered=() o used

@@ -1,4 +1,6 @@
-// fuzz_state_file: load_state() on arbitrary file contents, then restore_into() a small tracker.
+// fuzz_state_file: load_state() on arbitrary file contents, then restore_into() a small analyzer
+// (stations into its tracker, bindings into its binding table, failover stories), and a save of
+// what was restored must load back.
 //
 // Every input is loaded twice: as it is, and with its last 4 bytes replaced by the CRC-32 of the
 // bytes before them (docs/STATE_FILE.md). Without the second load nearly every mutation would
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cam/analyzer.h"
 #include "cam/tracker.h"
 #include "daemon/state_file.h"
 #include "fuzz_input_file.h"
@@ -39,14 +42,28 @@ void load_and_restore(fuzz::FuzzInputFile& file, const std::uint8_t* data, std::
   } catch (const daemon::StateFileError&) {
     return;
   }
-  cam::TrackerConfig config;
-  config.max_entries = 1000;
+  cam::AnalyzerConfig config;
+  config.tracker.max_entries = 1000;
+  config.bindings.max_entries = 1000;
   NullSink sink;
-  cam::Tracker tracker(config, sink);
+  cam::Analyzer analyzer(config, sink);
+  const cam::Tracker& tracker = analyzer.tracker();
   // Two names a hand-written seed uses, and one that is never saved: some stations map, some not.
   static const std::vector<std::string> uplink_names = {"vmnic2", "vmnic3", "other"};
-  const std::size_t restored = daemon::restore_into(state, tracker, uplink_names);
-  if (restored > state.stations.size() || restored > config.max_entries) __builtin_trap();
+  std::size_t bindings = 0;
+  const std::size_t restored = daemon::restore_into(state, analyzer, uplink_names, &bindings);
+  if (restored > state.stations.size() || restored > config.tracker.max_entries) __builtin_trap();
+  if (bindings > state.bindings.size() || bindings > config.bindings.max_entries) __builtin_trap();
+  if (analyzer.recent_stories().size() > cam::kRecentStories) __builtin_trap();
+  // What was restored saves and loads back (the bytes serialize_state() would send as the table).
+  try {
+    const daemon::SavedState again = daemon::parse_state(daemon::serialize_state(analyzer, uplink_names), "fuzz");
+    if (again.stations.size() != tracker.stats().stations || again.bindings.size() != analyzer.bindings().stats().bindings) {
+      __builtin_trap();
+    }
+  } catch (const daemon::StateFileError&) {
+    __builtin_trap();
+  }
   // The NLB gauge must match the flags of what the table holds, whatever the file said.
   std::uint64_t flagged = 0;
   tracker.for_each_station([&](const cam::StationView& v) { flagged += v.nlb_host ? 1 : 0; });

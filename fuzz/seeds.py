@@ -10,7 +10,7 @@ without platform subheader, GRE TEB; over IPv4 and IPv6; GRE with every optional
 when present, every frame of the corpus's GRE captures, with the same 2-byte prefix;
 fuzz_capture_file: the pcaps whole, plus ../shared/corpus/{real,malformed} when present;
 fuzz_config: config/camwatch.toml and a small file with uplinks; fuzz_state_file: hand-made
-valid state files of versions 2 and 1 (docs/STATE_FILE.md).
+valid state files of versions 3, 2 and 1 (docs/STATE_FILE.md).
 """
 import hashlib
 import os
@@ -138,6 +138,27 @@ def state_file_v2():
     return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
 
 
+def state_file_v3():
+    # Version 2's stations, then two bindings and one failover story with one silent station.
+    v2 = state_file_v2()[:-4]
+    body = b"CAMWSTAT" + struct.pack("<I", 3) + v2[12:]
+    bindings = [
+        # vlan, uplink, claim, flags, ip (16 bytes), mac, previous mac, since, last seen
+        (0, 0, 1, 1, bytes(10) + b"\xff\xff" + bytes([10, 0, 20, 21]), 0x00505600_0001, 0,
+         1_699_999_000_000_000_000, 1_700_000_000_000_000_000),
+        (5, 0xFFFF, 8, 0, bytes([0x20, 0x01, 0x0d, 0xb8]) + bytes(11) + b"\x07", 0x02010A001464, 0x00505600_0002,
+         1_699_999_100_000_000_000, 1_699_999_700_000_000_000),
+    ]
+    body += struct.pack("<Q", len(bindings))
+    for vlan, uplink, claim, flags, ip, mac, previous, since, last in bindings:
+        body += struct.pack("<HHBBH", vlan, uplink, claim, flags, 0) + ip + struct.pack("<QQqqQ", mac, previous, since, last, 0)
+    body += struct.pack("<I", 1)
+    times = [1_699_999_900_000_000_000 + i * 1_000_000 for i in range(6)]
+    body += struct.pack("<HHBBH", 0, 1, 1, 0, 1) + struct.pack("<6q", *times) + struct.pack("<5IIq", 3, 2, 1, 0, 1, 0, 1_000_000_000)
+    body += struct.pack("<QHBBBBHIIqq", 0x02010A001464, 1, 0, 0, 1, 1, 0, 0x0A001464, 0, times[1], times[0])
+    return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
 CONFIG_WITH_UPLINKS = b"""[[uplink]]
 name = "vmnic2"
 interface = "eth1"
@@ -193,6 +214,7 @@ def main():
 
     shutil.copy(os.path.join(repo, "config", "camwatch.toml"), dirs["fuzz_config"])
     put(dirs["fuzz_config"], CONFIG_WITH_UPLINKS)
+    put(dirs["fuzz_state_file"], state_file_v3())
     put(dirs["fuzz_state_file"], state_file_v2())
     put(dirs["fuzz_state_file"], state_file_v1())
 

@@ -63,6 +63,11 @@ struct Station {
   std::vector<Tag> tags;
   MacAddress gateway_mac = ts::mac("00:00:0c:07:ac:01");
   ts::Ipv4 gateway_ip{};
+  // The sender hardware address its ARP frames carry, when not its source MAC: a Windows NLB
+  // host in unicast mode answers with the cluster MAC 02-bf-<cluster IP> from its masked source.
+  MacAddress arp_mac;
+
+  MacAddress arp_sender() const { return arp_mac.is_zero() ? mac : arp_mac; }
 
   // The station VLAN (SPEC: outermost tag's VID, 0 when untagged or priority-tagged).
   std::uint16_t vlan() const { return tags.empty() ? 0 : tags.front().vid; }
@@ -276,9 +281,9 @@ ts::Bytes ordinary_frame(const Station& s, ts::Prng& rng) {
     ts::Ipv4 target = s.gateway_ip;
     if (rng.below(3) == 0) target[3] = static_cast<std::uint8_t>(rng.between(2, 250));
     if (target == s.ip) target[3] = static_cast<std::uint8_t>(target[3] ^ 0x80);
-    return b.destination(ts::kBroadcast).arp(1, s.mac, s.ip, MacAddress(), target).build();
+    return b.destination(ts::kBroadcast).arp(1, s.arp_sender(), s.ip, MacAddress(), target).build();
   }
-  if (pick < 70) return b.destination(s.gateway_mac).arp(2, s.mac, s.ip, s.gateway_mac, s.gateway_ip).build();
+  if (pick < 70) return b.destination(s.gateway_mac).arp(2, s.arp_sender(), s.ip, s.gateway_mac, s.gateway_ip).build();
   if (pick < 85) {
     static const char* const kServices[] = {"_ipp", "_smb", "_ssh", "_http", "_workstation"};
     ts::Bytes data = dns_query(0, 0, {kServices[rng.below(std::size(kServices))], "_tcp", "local"}, 12);
@@ -544,6 +549,7 @@ void incident(const std::string& outdir) {
       {make_station("02:01:0a:00:14:64", "10.0.20.100"), 1, ts::ipv4("10.0.20.11"), 559'886},
       {make_station("02:02:0a:00:14:64", "10.0.20.100"), 2, ts::ipv4("10.0.20.12"), 913'207},
   };
+  for (NlbHost& h : nlb) h.station.arp_mac = ts::mac("02:bf:0a:00:14:64");  // ARP carries the cluster MAC
   auto nlb_uplink = [&](Micros t) { return t < failover || t >= failback ? vmnic2 : vmnic3; };
   for (const NlbHost& h : nlb) {
     // Heartbeats: one a second, broadcast, ethertype 0x886F. The first names the host as one

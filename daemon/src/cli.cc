@@ -57,11 +57,13 @@ constexpr const char* kUsage =
     "                [--table PATH]    replay one capture file per uplink, write events\n"
     "  check-config  [--config PATH]   validate a configuration file and exit\n"
     "  table         [--json] [--sort KEY] [--uplink NAME] [--vlan N] [--moved] [--limit N]\n"
-    "                [--config PATH | --socket PATH | --state FILE]\n"
+    "                [--bindings | --failovers] [--config PATH | --socket PATH | --state FILE]\n"
     "                                  show the learned table of the running daemon (or of a\n"
     "                                  state file): stations, uplink, vendor, first/last seen,\n"
-    "                                  moves, last notification; KEY: last-move (default),\n"
-    "                                  last-seen, first-seen, mac, vlan, uplink\n"
+    "                                  moves, last notification, then the latest failovers;\n"
+    "                                  --bindings: the IP-MAC address bindings instead;\n"
+    "                                  --failovers: every saved failover story; KEY: last-move\n"
+    "                                  (default), last-seen, first-seen, mac, vlan, uplink\n"
     "\n"
     "options:\n"
     "  --config PATH   configuration file (default /etc/camwatch/camwatch.toml for run and\n"
@@ -315,7 +317,7 @@ int cmd_replay(Args& args) {
       });
       if (table_path.empty()) return;
       try {
-        save_state(table_path, analyzer.tracker(), names);
+        save_state(table_path, analyzer, names);
       } catch (const StateFileError& e) {
         table_error = e.what();
       }
@@ -420,6 +422,13 @@ int cmd_table(Args& args) {
       ++args.pos;
     } else if (args.peek() == "--moved") {
       options.moved_only = true;
+      ++args.pos;
+    } else if (args.peek() == "--bindings" || args.peek() == "--failovers") {
+      const TableView view = args.peek() == "--bindings" ? TableView::bindings : TableView::failovers;
+      if (options.view != TableView::stations && options.view != view) {
+        throw UsageError("table: --bindings and --failovers show different things; give one");
+      }
+      options.view = view;
       ++args.pos;
     } else if (args.take("--sort", value)) {
       const auto sort = parse_table_sort(value);

@@ -552,9 +552,11 @@ class Daemon {
   void load_state() {
     try {
       SavedState saved = daemon::load_state(config_.state_path);
-      const std::size_t restored = restore_into(saved, tracker_, names_);
-      if (!saved.stations.empty()) {
-        spdlog::info("restored {} of {} stations from {}", restored, saved.stations.size(), config_.state_path);
+      std::size_t bindings = 0;
+      const std::size_t restored = restore_into(saved, analyzer_, names_, &bindings);
+      if (!saved.stations.empty() || !saved.bindings.empty()) {
+        spdlog::info("restored {} of {} stations and {} of {} address bindings from {}", restored, saved.stations.size(),
+                     bindings, saved.bindings.size(), config_.state_path);
       }
     } catch (const StateFileError& e) {
       try {
@@ -578,7 +580,7 @@ class Daemon {
       if (state_failures_in_row_++ % 10 == 0) spdlog::error("saving the table failed: {}", e.what());
     }
   }
-  void save_state_file() { daemon::save_state(config_.state_path, tracker_, names_); }
+  void save_state_file() { daemon::save_state(config_.state_path, analyzer_, names_); }
 
   // ---- signals, reload, status ----
 
@@ -797,7 +799,7 @@ class Daemon {
   // Runs on the tracker loop, the only thread that may read the table. 1M stations take
   // about 40 ms to serialise; the capture rings absorb that pause.
   std::string answer_control(std::string_view request) {
-    if (request == "table") return serialize_state(tracker_, names_);
+    if (request == "table") return serialize_state(analyzer_, names_);
     throw std::runtime_error("unknown request '" + std::string(request.substr(0, 40)) + "'");
   }
 

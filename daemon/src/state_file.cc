@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>  // renameat2, RENAME_NOREPLACE (GNU)
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <iterator>
 #include <limits>
@@ -26,8 +27,9 @@ namespace {
 constexpr std::uint8_t kMagic[8] = {'C', 'A', 'M', 'W', 'S', 'T', 'A', 'T'};
 // Version written. Version 1 (no display fields, a frame count instead) is still read, so an
 // upgrade keeps the table; docs/STATE_FILE.md describes both.
-constexpr std::uint32_t kVersion = 2;
+constexpr std::uint32_t kVersion = 3;
 constexpr std::uint32_t kOldestVersionRead = 1;
+constexpr std::uint32_t kFirstVersionWithSections = 3;  // bindings and stories after the stations
 constexpr std::size_t kHeaderBytes = 8 + 4 + 8 + 4;  // magic, version, saved_at_ns, uplink count
 constexpr std::size_t kRecordBytes = 40;              // both versions
 constexpr std::uint8_t kRecordNlbHost = 1U << 0;      // v2 record flags: the only bit defined
@@ -36,6 +38,13 @@ constexpr std::size_t kMinNameEntryBytes = 2 + 1;  // u16 length + at least one 
 constexpr std::size_t kMaxNameBytes = 32;          // config's limit for uplink names
 constexpr std::uint64_t kMaxUplinks = cam::kNoUplink;    // ids 0..0xFFFE; 0xFFFF means "none"
 constexpr std::uint64_t kMaxStations = 100'000'000;      // config's cam.max_entries limit
+constexpr std::size_t kBindingBytes = 64;
+constexpr std::uint8_t kBindingEstablished = 1U << 0;
+constexpr std::uint64_t kMaxBindings = 10'000'000;  // config's bindings.max_entries limit
+constexpr std::size_t kStoryHeaderBytes = 88;
+constexpr std::size_t kStoryMemberBytes = 40;
+constexpr std::uint32_t kMaxStories = 1000;
+constexpr std::uint16_t kNoUplinkIndex = 0xFFFF;
 // One write(2)/read(2) per MiB: syscall cost vanishes next to the copy (40 calls for 1M stations).
 constexpr std::size_t kIoBufferBytes = std::size_t{1} << 20;
 
@@ -476,8 +485,73 @@ class FileDescriptor {
 
 namespace {
 
+// What a save holds beyond the tracker's stations (none when saving a bare tracker).
+struct Extras {
+  const cam::BindingTable* bindings = nullptr;
+  const std::deque<std::shared_ptr<const cam::FailoverStory>>* stories = nullptr;
+};
+
+std::uint16_t uplink_index(cam::UplinkId id, std::size_t names) {
+  return id < names ? static_cast<std::uint16_t>(id) : kNoUplinkIndex;
+}
+
+void encode_binding(std::uint8_t* r, const cam::BindingView& b, std::size_t names) {
+  put_u16(r + 0, b.vlan);
+  put_u16(r + 2, uplink_index(b.uplink, names));
+  r[4] = static_cast<std::uint8_t>(b.claim);
+  r[5] = b.established ? kBindingEstablished : 0;
+  put_u16(r + 6, 0);
+  std::copy(b.ip.bytes().begin(), b.ip.bytes().end(), r + 8);
+  put_u64(r + 24, b.mac.to_u64());
+  put_u64(r + 32, b.previous_mac.to_u64());
+  put_i64(r + 40, b.since.time_since_epoch().count());
+  put_i64(r + 48, b.last_seen.time_since_epoch().count());
+  put_u64(r + 56, 0);
+}
+
+void write_story(BufferedWriter& out, const cam::FailoverStory& st, std::size_t names) {
+  std::vector<const cam::FailoverStation*> silent;
+  for (const cam::FailoverStation& m : st.stations) {
+    if (m.outcome == cam::EventKind::silent_move && silent.size() < kSavedStoryMembers) silent.push_back(&m);
+  }
+  std::uint8_t* h = out.room(kStoryHeaderBytes);
+  std::fill(h, h + kStoryHeaderBytes, 0);
+  put_u16(h + 0, uplink_index(st.from, names));
+  put_u16(h + 2, uplink_index(st.to, names));
+  h[4] = static_cast<std::uint8_t>(st.cause);
+  put_u16(h + 6, static_cast<std::uint16_t>(silent.size()));
+  put_i64(h + 8, st.started.time_since_epoch().count());
+  put_i64(h + 16, st.ended.time_since_epoch().count());
+  put_i64(h + 24, st.closed.time_since_epoch().count());
+  put_i64(h + 32, st.link_down_at.time_since_epoch().count());
+  put_i64(h + 40, st.last_frame_on_from.time_since_epoch().count());
+  put_i64(h + 48, st.failback_of.time_since_epoch().count());
+  put_u32(h + 56, st.moved);
+  put_u32(h + 60, st.announced);
+  put_u32(h + 64, st.silent);
+  put_u32(h + 68, st.flapping);
+  put_u32(h + 72, st.nlb_hosts);
+  put_i64(h + 80, st.longest_blackout.count());
+  out.commit(kStoryHeaderBytes);
+  for (const cam::FailoverStation* m : silent) {
+    std::uint8_t* r = out.room(kStoryMemberBytes);
+    std::fill(r, r + kStoryMemberBytes, 0);
+    put_u64(r + 0, m->station.packed());
+    put_u16(r + 8, uplink_index(m->to, names));
+    r[10] = static_cast<std::uint8_t>(m->outcome);
+    r[11] = static_cast<std::uint8_t>(m->notification);
+    r[12] = static_cast<std::uint8_t>(m->nlb_mode);
+    r[13] = m->nlb_host_id;
+    put_u32(r + 16, m->nlb_cluster_ip);
+    put_i64(r + 24, m->moved.time_since_epoch().count());
+    put_i64(r + 32, m->last_seen_on_from.time_since_epoch().count());
+    out.commit(kStoryMemberBytes);
+  }
+}
+
 // Writes the whole state to `fd` (named `path` in messages). Throws StateFileError.
-void write_state(int fd, const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names) {
+void write_state(int fd, const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names,
+                 const Extras& extras = {}) {
   check_uplink_names(path, uplink_names);
   const std::uint64_t stations = tracker.stats().stations;
   if (stations > kMaxStations) {
@@ -509,6 +583,27 @@ void write_state(int fd, const std::string& path, const cam::Tracker& tracker, c
     throw StateFileError(path + ": cannot save: the tracker counts " + std::to_string(stations) + " stations but holds " +
                          std::to_string(written));
   }
+
+  // Bindings: counted first (the count precedes them), then written.
+  std::uint64_t bindings = 0;
+  if (extras.bindings != nullptr) extras.bindings->for_each_binding([&](const cam::BindingView&) { ++bindings; });
+  bindings = std::min(bindings, kMaxBindings);
+  put_u64(out.room(8), bindings);
+  out.commit(8);
+  std::uint64_t bindings_written = 0;
+  if (extras.bindings != nullptr) {
+    extras.bindings->for_each_binding([&](const cam::BindingView& b) {
+      if (bindings_written++ >= bindings) return;
+      encode_binding(out.room(kBindingBytes), b, uplink_names.size());
+      out.commit(kBindingBytes);
+    });
+  }
+  const std::size_t stories = extras.stories == nullptr ? 0 : std::min<std::size_t>(extras.stories->size(), kMaxStories);
+  put_u32(out.room(4), static_cast<std::uint32_t>(stories));
+  out.commit(4);
+  for (std::size_t i = extras.stories == nullptr ? 0 : extras.stories->size() - stories; stories != 0 && i < extras.stories->size(); ++i) {
+    write_story(out, *(*extras.stories)[i], uplink_names.size());
+  }
   out.flush();  // the checksum now covers every byte before it
   put_u32(out.room(kChecksumBytes), out.crc());
   out.commit(kChecksumBytes);
@@ -528,10 +623,25 @@ int memory_file(const char* what) {
 
 }  // namespace
 
+namespace {
+void save_state_with(const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names,
+                     const Extras& extras);
+}  // namespace
+
 void save_state(const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names) {
+  save_state_with(path, tracker, uplink_names, {});
+}
+
+void save_state(const std::string& path, const cam::Analyzer& analyzer, const std::vector<std::string>& uplink_names) {
+  save_state_with(path, analyzer.tracker(), uplink_names, Extras{&analyzer.bindings(), &analyzer.recent_stories()});
+}
+
+namespace {
+void save_state_with(const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names,
+                     const Extras& extras) {
   TemporaryFile temp(path);
   try {
-    write_state(temp.fd(), path, tracker, uplink_names);
+    write_state(temp.fd(), path, tracker, uplink_names, extras);
   } catch (const StateFileError& e) {
     // Name the temporary file in write errors: that is where the disk filled up.
     const std::string what = e.what();
@@ -560,6 +670,7 @@ void save_state(const std::string& path, const cam::Tracker& tracker, const std:
     throw StateFileError(path + ": saved, but cannot fsync its directory " + dir + ": " + describe_errno(err));
   }
 }
+}  // namespace
 
 namespace {
 // Parses a whole state from `fd` (its size from fstat); `path` names it in messages.
@@ -576,9 +687,22 @@ SavedState load_state(const std::string& path) {
   return read_state(fd.get(), path);
 }
 
+namespace {
+std::string serialize_with(const cam::Tracker& tracker, const std::vector<std::string>& uplink_names, const Extras& extras);
+}  // namespace
+
 std::string serialize_state(const cam::Tracker& tracker, const std::vector<std::string>& uplink_names) {
+  return serialize_with(tracker, uplink_names, {});
+}
+
+std::string serialize_state(const cam::Analyzer& analyzer, const std::vector<std::string>& uplink_names) {
+  return serialize_with(analyzer.tracker(), uplink_names, Extras{&analyzer.bindings(), &analyzer.recent_stories()});
+}
+
+namespace {
+std::string serialize_with(const cam::Tracker& tracker, const std::vector<std::string>& uplink_names, const Extras& extras) {
   FileDescriptor fd(memory_file("camwatch-table"));
-  write_state(fd.get(), "the table", tracker, uplink_names);
+  write_state(fd.get(), "the table", tracker, uplink_names, extras);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw StateFileError("the table: fstat: " + describe_errno(errno));
   std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
@@ -591,6 +715,7 @@ std::string serialize_state(const cam::Tracker& tracker, const std::vector<std::
   }
   return bytes;
 }
+}  // namespace
 
 SavedState parse_state(std::string_view bytes, const std::string& what) {
   FileDescriptor fd(memory_file("camwatch-table"));
@@ -605,6 +730,135 @@ SavedState parse_state(std::string_view bytes, const std::string& what) {
 }
 
 namespace {
+// Records the first content problem (reported after the checksum, as for stations).
+void note_problem(std::string& problem, std::uint64_t& problem_at, std::string what, std::uint64_t at) {
+  if (!problem.empty()) return;
+  problem = std::move(what);
+  problem_at = at;
+}
+
+cam::PacketTime ns_time(const std::uint8_t* p) { return cam::PacketTime(cam::Duration(get_i64(p))); }
+
+cam::UplinkId read_uplink_index(const std::uint8_t* p, std::size_t names, bool& ok) {
+  const std::uint16_t index = get_u16(p);
+  ok = index == kNoUplinkIndex || index < names;
+  return index < names ? static_cast<cam::UplinkId>(index) : cam::kNoUplink;
+}
+
+bool all_zero(const std::uint8_t* p, std::size_t n) { return std::all_of(p, p + n, [](std::uint8_t b) { return b == 0; }); }
+
+// Version 3's sections: bindings, then stories. Sizes are checked against the file before
+// anything is reserved; exactly the checksum must be left after them.
+void read_sections(BufferedReader& in, const std::string& path, const std::vector<std::string>& names, SavedState& state,
+                   std::string& problem, std::uint64_t& problem_at) {
+  const std::uint64_t count_at = in.offset();
+  in.require(8, "the binding count");
+  const std::uint64_t bindings = get_u64(in.take(8));
+  const std::uint64_t rest = in.size() - in.offset();
+  if (bindings > kMaxBindings || bindings * kBindingBytes + 4 + kChecksumBytes > rest) {
+    fail_at(path, "binding count " + std::to_string(bindings) + " cannot fit in the " + std::to_string(rest) +
+                      " bytes left",
+            count_at);
+  }
+  state.bindings.reserve(bindings);
+  for (std::uint64_t i = 0; i < bindings; ++i) {
+    const std::uint64_t at = in.offset();
+    const std::uint8_t* r = in.take(kBindingBytes);
+    SavedBinding& b = state.bindings.emplace_back();
+    cam::BindingView& v = b.view;
+    bool uplink_ok = true;
+    const cam::UplinkId uplink = read_uplink_index(r + 2, names.size(), uplink_ok);
+    if (uplink != cam::kNoUplink) b.uplink = names[uplink];
+    v.vlan = get_u16(r);
+    v.claim = static_cast<cam::ClaimKind>(r[4]);
+    v.established = (r[5] & kBindingEstablished) != 0;
+    v.ip = cam::IpAddress::v6(r + 8);
+    v.mac = cam::MacAddress::from_u64(get_u64(r + 24));
+    v.previous_mac = cam::MacAddress::from_u64(get_u64(r + 32));
+    v.since = ns_time(r + 40);
+    v.last_seen = ns_time(r + 48);
+    const std::string which = "binding " + std::to_string(i);
+    if (!uplink_ok) note_problem(problem, problem_at, which + " has uplink index " + std::to_string(get_u16(r + 2)) +
+                                                          " but the file names " + std::to_string(names.size()) + " uplinks", at + 2);
+    if (v.vlan > 0x0FFF) note_problem(problem, problem_at, which + " has VLAN " + std::to_string(v.vlan), at);
+    if (r[4] == 0 || r[4] >= cam::kClaimKinds) note_problem(problem, problem_at, which + " has an unknown claim kind", at + 4);
+    if ((r[5] & ~kBindingEstablished) != 0) note_problem(problem, problem_at, which + " has unknown flag bits", at + 5);
+    if (get_u16(r + 6) != 0 || get_u64(r + 56) != 0) note_problem(problem, problem_at, which + " has non-zero reserved bytes", at + 6);
+    if (get_u64(r + 24) >> 48 != 0 || !v.mac.is_learnable()) note_problem(problem, problem_at, which + " has an impossible MAC", at + 24);
+    if (get_u64(r + 32) >> 48 != 0 || (!v.previous_mac.is_zero() && !v.previous_mac.is_learnable())) {
+      note_problem(problem, problem_at, which + " has an impossible previous MAC", at + 32);
+    }
+    if (v.ip.is_unspecified()) note_problem(problem, problem_at, which + " has no address", at + 8);
+  }
+
+  const std::uint64_t stories_at = in.offset();
+  in.require(4, "the story count");
+  const std::uint32_t stories = get_u32(in.take(4));
+  if (stories > kMaxStories || std::uint64_t{stories} * kStoryHeaderBytes + kChecksumBytes > in.size() - in.offset()) {
+    fail_at(path, "story count " + std::to_string(stories) + " cannot fit in the file", stories_at);
+  }
+  for (std::uint32_t i = 0; i < stories; ++i) {
+    const std::uint64_t at = in.offset();
+    in.require(kStoryHeaderBytes + kChecksumBytes, "a failover story");
+    const std::uint8_t* h = in.take(kStoryHeaderBytes);
+    auto st = std::make_shared<cam::FailoverStory>();
+    const std::string which = "story " + std::to_string(i);
+    bool ok_from = true, ok_to = true;
+    st->from = read_uplink_index(h + 0, names.size(), ok_from);
+    st->to = read_uplink_index(h + 2, names.size(), ok_to);
+    if (!ok_from || !ok_to) note_problem(problem, problem_at, which + " names an uplink index the file does not have", at);
+    if (h[4] > static_cast<std::uint8_t>(cam::FailoverCause::failback)) note_problem(problem, problem_at, which + " has an unknown cause", at + 4);
+    st->cause = static_cast<cam::FailoverCause>(std::min<std::uint8_t>(h[4], 2));
+    if (h[5] != 0 || get_u32(h + 76) != 0) note_problem(problem, problem_at, which + " has non-zero reserved bytes", at + 5);
+    const std::uint16_t members = get_u16(h + 6);
+    st->started = ns_time(h + 8);
+    st->ended = ns_time(h + 16);
+    st->closed = ns_time(h + 24);
+    st->link_down_at = ns_time(h + 32);
+    st->last_frame_on_from = ns_time(h + 40);
+    st->failback_of = ns_time(h + 48);
+    st->moved = get_u32(h + 56);
+    st->announced = get_u32(h + 60);
+    st->silent = get_u32(h + 64);
+    st->flapping = get_u32(h + 68);
+    st->nlb_hosts = get_u32(h + 72);
+    st->longest_blackout = cam::Duration(get_i64(h + 80));
+    if (members > kSavedStoryMembers || members > st->silent) {
+      fail_at(path, which + " lists " + std::to_string(members) + " silent stations (at most " +
+                        std::to_string(std::min<std::uint64_t>(kSavedStoryMembers, st->silent)) + ")",
+              at + 6);
+    }
+    in.require(std::uint64_t{members} * kStoryMemberBytes + kChecksumBytes, "a story's silent stations");
+    for (std::uint16_t k = 0; k < members; ++k) {
+      const std::uint64_t mat = in.offset();
+      const std::uint8_t* r = in.take(kStoryMemberBytes);
+      cam::FailoverStation& m = st->stations.emplace_back();
+      m.station = cam::StationKey::unpack(get_u64(r));
+      bool ok = true;
+      m.to = read_uplink_index(r + 8, names.size(), ok);
+      m.outcome = cam::EventKind::silent_move;
+      m.notification = cam::Notification::none;
+      m.nlb_mode = static_cast<cam::NlbMode>(std::min<std::uint8_t>(r[12], 3));
+      m.nlb_host_id = r[13];
+      m.nlb_cluster_ip = get_u32(r + 16);
+      m.moved = ns_time(r + 24);
+      m.last_seen_on_from = ns_time(r + 32);
+      const std::string member = which + " station " + std::to_string(k);
+      if (m.station.packed() != get_u64(r) || !m.station.mac.is_learnable()) note_problem(problem, problem_at, member + " has an impossible key", mat);
+      if (!ok) note_problem(problem, problem_at, member + " names an uplink index the file does not have", mat + 8);
+      if (r[10] != static_cast<std::uint8_t>(cam::EventKind::silent_move) || r[11] != 0 || r[12] > 3 ||
+          !all_zero(r + 14, 2) || !all_zero(r + 20, 4)) {
+        note_problem(problem, problem_at, member + " has impossible fields", mat + 10);
+      }
+    }
+    state.stories.push_back(std::move(st));
+  }
+  if (in.size() - in.offset() != kChecksumBytes) {
+    fail_at(path, std::to_string(in.size() - in.offset() - kChecksumBytes) + " unexpected bytes after the last story",
+            in.offset());
+  }
+}
+
 SavedState read_state(int fd_number, const std::string& path) {
   struct FdView {
     int value;
@@ -625,8 +879,9 @@ SavedState read_state(int fd_number, const std::string& path) {
   if (std::memcmp(header, kMagic, sizeof kMagic) != 0) fail_at(path, "not a camwatch state file (bad magic)", 0);
   const std::uint32_t version = get_u32(header + 8);
   if (version < kOldestVersionRead || version > kVersion) {
-    fail_at(path, "unsupported version " + std::to_string(version) + " (this camwatch reads versions 1 and 2)", 8);
+    fail_at(path, "unsupported version " + std::to_string(version) + " (this camwatch reads versions 1 to 3)", 8);
   }
+  const bool sections = version >= kFirstVersionWithSections;
   SavedState state;
   state.saved_at = cam::PacketTime(cam::Duration(get_i64(header + 12)));
   const std::uint32_t uplink_count = get_u32(header + 20);
@@ -664,9 +919,11 @@ SavedState read_state(int fd_number, const std::string& path) {
     fail_at(path, "station count " + std::to_string(count) + " exceeds the limit of " + std::to_string(kMaxStations),
             count_at);
   }
-  if (rest != count * kRecordBytes + kChecksumBytes) {
-    fail_at(path, "station count " + std::to_string(count) + " needs " + std::to_string(count * kRecordBytes + kChecksumBytes) +
-                      " more bytes but the file has " + std::to_string(rest),
+  // Version 3 adds at least a binding count and a story count after the stations.
+  const std::uint64_t needed = count * kRecordBytes + (sections ? 8 + 4 : 0) + kChecksumBytes;
+  if (sections ? rest < needed : rest != needed) {
+    fail_at(path, "station count " + std::to_string(count) + " needs " + std::string(sections ? "at least " : "") +
+                      std::to_string(needed) + " more bytes but the file has " + std::to_string(rest),
             count_at);
   }
 
@@ -704,6 +961,9 @@ SavedState read_state(int fd_number, const std::string& path) {
     }
   }
 
+  if (sections) read_sections(in, path, names, state, content_problem, content_problem_at);
+  state.uplink_names = std::move(names);
+
   const std::uint32_t computed = in.crc();
   const std::uint32_t stored = get_u32(in.take(kChecksumBytes));
   if (stored != computed) {
@@ -735,6 +995,38 @@ std::string move_aside(const std::string& path) {
     throw StateFileError(path + ": cannot move aside to " + candidate + ": " + describe_errno(err));
   }
   throw StateFileError(path + ": cannot move aside: " + base + " and 999 numbered variants exist");
+}
+
+std::size_t restore_into(const SavedState& state, cam::Analyzer& analyzer, const std::vector<std::string>& uplink_names,
+                         std::size_t* bindings_restored) {
+  const std::size_t stations = restore_into(state, analyzer.tracker(), uplink_names);
+  std::unordered_map<std::string_view, cam::UplinkId> ids;
+  for (std::size_t i = 0; i < uplink_names.size() && i < kMaxUplinks; ++i) {
+    ids.try_emplace(uplink_names[i], static_cast<cam::UplinkId>(i));
+  }
+  auto id_of = [&](const std::string& name) {
+    const auto it = ids.find(name);
+    return it == ids.end() ? cam::kNoUplink : it->second;
+  };
+  std::size_t bindings = 0;
+  for (const SavedBinding& b : state.bindings) {
+    cam::BindingView v = b.view;
+    v.uplink = b.uplink.empty() ? cam::kNoUplink : id_of(b.uplink);
+    if (analyzer.bindings().restore(v)) ++bindings;
+  }
+  if (bindings_restored != nullptr) *bindings_restored = bindings;
+  // Stories name uplinks by the file's index: map them to the configured ids by name.
+  auto remap = [&](cam::UplinkId file_id) {
+    return file_id < state.uplink_names.size() ? id_of(state.uplink_names[file_id]) : cam::kNoUplink;
+  };
+  for (const auto& saved : state.stories) {
+    auto st = std::make_shared<cam::FailoverStory>(*saved);
+    st->from = remap(st->from);
+    st->to = remap(st->to);
+    for (cam::FailoverStation& m : st->stations) m.to = remap(m.to);
+    analyzer.restore_story(std::move(st));
+  }
+  return stations;
 }
 
 std::size_t restore_into(const SavedState& state, cam::Tracker& tracker, const std::vector<std::string>& uplink_names) {

@@ -392,10 +392,15 @@ TEST(StateFile, SavesTheDocumentedLittleEndianLayoutByteForByte) {
 
   const std::uint32_t s0 = unix_seconds_of(kT0);
   const std::int64_t t1 = (kT0 + milliseconds(1500)).time_since_epoch().count();
-  const std::vector<std::uint8_t> expected =
-      FileBuilder().header(t1, {"A", "vmnic3"}).u64(1).record(kKeyVlan10, 1, 0, 0, 0, t1, s0, 0, 0).with_crc();
+  const std::vector<std::uint8_t> expected = FileBuilder()
+                                                .header(t1, {"A", "vmnic3"}, 3)
+                                                .u64(1)
+                                                .record(kKeyVlan10, 1, 0, 0, 0, t1, s0, 0, 0)
+                                                .u64(0)  // no bindings (a bare tracker was saved)
+                                                .u32(0)  // no stories
+                                                .with_crc();
   EXPECT_EQ(read_bytes(dir.file("cam.state")), expected);
-  EXPECT_EQ(expected.size(), 24U + (2 + 1) + (2 + 6) + 8 + 40 + 4);
+  EXPECT_EQ(expected.size(), 24U + (2 + 1) + (2 + 6) + 8 + 40 + 8 + 4 + 4);
 }
 
 TEST(StateFile, SavesTheDisplayFieldsAtTheirDocumentedOffsets) {
@@ -410,7 +415,7 @@ TEST(StateFile, SavesTheDisplayFieldsAtTheirDocumentedOffsets) {
   const std::uint32_t s0 = unix_seconds_of(kT0);
   const std::int64_t t1 = (kT0 + milliseconds(2300)).time_since_epoch().count();
   const std::vector<std::uint8_t> expected =
-      FileBuilder().header(t1, {"A", "B"}).u64(1).record(kKeyVlan10, 1, 0x01, 1, 1, t1, s0, s0 + 2, s0 + 2).with_crc();
+      FileBuilder().header(t1, {"A", "B"}, 3).u64(1).record(kKeyVlan10, 1, 0x01, 1, 1, t1, s0, s0 + 2, s0 + 2).u64(0).u32(0).with_crc();
   EXPECT_EQ(read_bytes(dir.file("cam.state")), expected);
 }
 
@@ -498,7 +503,7 @@ TEST(StateFile, UpgradesAVersion1TableThroughRestoreAndTheNextSave) {
   save_state(path, tracker, {"vmnic2", "vmnic3"});
   const std::vector<std::uint8_t> bytes = read_bytes(path);
   ASSERT_GE(bytes.size(), 12U);
-  EXPECT_EQ(bytes[8], 2) << "the next save writes version 2";
+  EXPECT_EQ(bytes[8], 3) << "the next save writes version 3";
   NullSink sink2;
   cam::Tracker again(config_for(16), sink2);
   ASSERT_EQ(restore_into(load_state(path), again, {"vmnic2", "vmnic3"}), 2U);
@@ -672,15 +677,17 @@ TEST(StateFile, RejectsWrongMagic) {
 TEST(StateFile, RejectsUnknownVersions) {
   TempDir dir;
   const std::string path = dir.file("cam.state");
-  for (std::uint32_t version : {0U, 3U, 0x0100'0000U, 0x0200'0000U}) {
+  for (std::uint32_t version : {0U, 4U, 0x0100'0000U, 0x0200'0000U}) {
     write_bytes(path, FileBuilder().raw("CAMWSTAT").u32(version).i64(0).u32(0).u64(0).with_crc());
     EXPECT_EQ(load_error(path), path + ": unsupported version " + std::to_string(version) +
-                                    " (this camwatch reads versions 1 and 2), at byte 8");
+                                    " (this camwatch reads versions 1 to 3), at byte 8");
   }
   for (std::uint32_t version : {1U, 2U}) {
     write_bytes(path, FileBuilder().raw("CAMWSTAT").u32(version).i64(0).u32(0).u64(0).with_crc());
     EXPECT_EQ(load_error(path), "") << "version " << version;
   }
+  write_bytes(path, FileBuilder().raw("CAMWSTAT").u32(3).i64(0).u32(0).u64(0).u64(0).u32(0).with_crc());
+  EXPECT_EQ(load_error(path), "") << "version 3";
 }
 
 TEST(StateFile, RejectsInvalidUplinkNamesEvenWithAValidChecksum) {
@@ -949,9 +956,128 @@ TEST(StateFile, SavesAndLoadsOneMillionStations) {
   const auto ms = [](Clock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); };
   std::cout << "[ info     ] 1M stations, " << std::filesystem::file_size(path) << " bytes: save " << ms(t1 - t0)
             << " ms, load " << ms(t2 - t1) << " ms, restore " << ms(t3 - t2) << " ms\n";
-  EXPECT_EQ(std::filesystem::file_size(path), 24U + 4 * (2 + 6) + 8 + kStations * 40 + 4);
+  EXPECT_EQ(std::filesystem::file_size(path), 24U + 4 * (2 + 6) + 8 + kStations * 40 + 8 + 4 + 4);
   EXPECT_EQ(count, kStations);
   expect_same_stations(stations_of(restored), stations_of(original));
+}
+
+}  // namespace
+}  // namespace camwatch::daemon
+
+// ---- version 3: address bindings and failover stories ----
+
+namespace camwatch::daemon {
+namespace {
+
+cam::Observation claim_of(cam::PacketTime t, cam::UplinkId uplink, cam::MacAddress m, const char* ip,
+                          cam::ClaimKind kind = cam::ClaimKind::arp_request) {
+  cam::Observation o;
+  o.time = t;
+  o.uplink = uplink;
+  o.source = m;
+  o.claim = kind;
+  o.claim_mac = m;
+  EXPECT_TRUE(cam::IpAddress::parse(ip, o.claim_ip)) << ip;
+  return o;
+}
+
+// An analyzer that has learned two bindings (one changed hands) and told one failover story.
+void fill(cam::Analyzer& a) {
+  const cam::MacAddress vm = mac("00:50:56:00:00:01"), other = mac("00:50:56:00:00:02"), gone = mac("00:50:56:00:00:03");
+  a.observe(claim_of(kT0, 0, vm, "10.0.0.5"));
+  a.observe(claim_of(kT0 + seconds(1), 0, gone, "2001:db8::7", cam::ClaimKind::nd_unsolicited_advertisement));
+  a.observe(claim_of(kT0 + seconds(30), 1, other, "2001:db8::7", cam::ClaimKind::nd_unsolicited_advertisement));
+  for (cam::UplinkId uplink = 0; uplink < 2; ++uplink) {  // three stations leave uplink 0 for 1, and 0 falls silent
+    for (int i = 0; i < 3; ++i) {
+      cam::Observation o;
+      o.time = kT0 + seconds(40 + 5 * uplink) + milliseconds(i);
+      o.uplink = uplink;
+      o.source = cam::MacAddress::from_u64(0x005056000100ULL + static_cast<std::uint64_t>(i));
+      a.observe(o);
+    }
+  }
+  a.finish();
+}
+
+TEST(StateFile, RoundTripsBindingsAndFailoverStoriesThroughVersion3) {
+  TempDir dir;
+  const std::string path = dir.file("cam.state");
+  NullSink sink;
+  cam::AnalyzerConfig config;
+  config.tracker = config_for(64);
+  cam::Analyzer original(config, sink);
+  fill(original);
+  ASSERT_EQ(original.recent_stories().size(), 1U);
+  save_state(path, original, {"A", "B"});
+
+  const SavedState state = load_state(path);
+  EXPECT_EQ(state.uplink_names, (std::vector<std::string>{"A", "B"}));
+  ASSERT_EQ(state.bindings.size(), 2U);
+  ASSERT_EQ(state.stories.size(), 1U);
+  EXPECT_EQ(state.stories[0]->silent, 3U);
+  EXPECT_EQ(state.stories[0]->stations.size(), 3U);
+
+  // Restored with the uplinks in the other order: everything follows the names.
+  NullSink sink2;
+  cam::Analyzer restored(config, sink2);
+  std::size_t bindings = 0;
+  restore_into(state, restored, {"B", "A"}, &bindings);
+  EXPECT_EQ(bindings, 2U);
+  std::vector<cam::BindingView> views;
+  restored.bindings().for_each_binding([&](const cam::BindingView& v) { views.push_back(v); });
+  std::sort(views.begin(), views.end(), [](const auto& x, const auto& y) { return x.ip < y.ip; });
+  ASSERT_EQ(views.size(), 2U);
+  cam::IpAddress v6;
+  ASSERT_TRUE(cam::IpAddress::parse("2001:db8::7", v6));
+  const cam::BindingView& moved = views[0].ip == v6 ? views[0] : views[1];
+  EXPECT_EQ(moved.mac, mac("00:50:56:00:00:02"));
+  EXPECT_EQ(moved.previous_mac, mac("00:50:56:00:00:03"));
+  EXPECT_EQ(moved.uplink, 0) << "uplink B is id 0 after the restart";
+  EXPECT_EQ(moved.claim, cam::ClaimKind::nd_unsolicited_advertisement);
+  ASSERT_EQ(restored.recent_stories().size(), 1U);
+  const cam::FailoverStory& st = *restored.recent_stories().front();
+  EXPECT_EQ(st.from, 1) << "A is id 1 after the restart";
+  EXPECT_EQ(st.to, 0);
+  EXPECT_EQ(st.cause, cam::FailoverCause::traffic_stopped);
+  EXPECT_EQ(st.stations[0].to, 0);
+
+  // A restored binding is known: its owner claiming again is no new_binding.
+  struct Counting : cam::EventSink {
+    void on_event(const cam::Event& e) override { kinds.push_back(e.kind); }
+    std::vector<cam::EventKind> kinds;
+  } events;
+  cam::Analyzer again(config, events);
+  restore_into(state, again, {"A", "B"});
+  again.observe(claim_of(kT0 + seconds(60), 0, mac("00:50:56:00:00:01"), "10.0.0.5"));
+  again.finish();
+  EXPECT_EQ(std::count(events.kinds.begin(), events.kinds.end(), cam::EventKind::new_binding), 0);
+}
+
+TEST(StateFile, NamesDamageInTheVersion3Sections) {
+  TempDir dir;
+  const std::string path = dir.file("cam.state");
+  const auto base = [] { return FileBuilder().header(0, {"A"}, 3).u64(0); };
+  // A binding count the file cannot hold.
+  write_bytes(path, base().u64(1'000'000).u32(0).with_crc());
+  EXPECT_THAT(load_error(path), ::testing::HasSubstr("binding count 1000000 cannot fit"));
+  // A binding with an unknown claim kind (checksum right: content named as such).
+  FileBuilder bad = base().u64(1);
+  bad.u16(0).u16(0).u8(99).u8(0).u16(0);
+  for (int i = 0; i < 10; ++i) bad.u8(0);
+  bad.u8(0xFF).u8(0xFF).u8(10).u8(0).u8(0).u8(5);  // ::ffff:10.0.0.5
+  bad.u64(0x0050'5600'0001ULL).u64(0).i64(1).i64(2).u64(0).u32(0);
+  write_bytes(path, bad.with_crc());
+  EXPECT_THAT(load_error(path), ::testing::HasSubstr("binding 0 has an unknown claim kind"));
+  // A story listing more silent stations than it counts.
+  FileBuilder story = base().u64(0).u32(1);
+  story.u16(0).u16(0).u8(1).u8(0).u16(2);  // from, to, cause, reserved, 2 members
+  for (int i = 0; i < 6; ++i) story.i64(0);
+  story.u32(2).u32(1).u32(1).u32(0).u32(0).u32(0).i64(0);  // moved 2, announced 1, silent 1
+  write_bytes(path, story.with_crc());
+  EXPECT_THAT(load_error(path), ::testing::HasSubstr("story 0 lists 2 silent stations"));
+  // Bytes after the last story.
+  write_bytes(path, base().u64(0).u32(0).u32(7).with_crc());
+  EXPECT_THAT(load_error(path), ::testing::HasSubstr("unexpected bytes after the last story"));
 }
 
 }  // namespace

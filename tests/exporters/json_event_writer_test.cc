@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
+
+#include "cam/failover.h"
 
 namespace camwatch::exporters {
 namespace {
@@ -52,6 +55,95 @@ TEST(JsonEvent, DescribesAFlapWithItsMoveCountAndWindows) {
   e.moves_in_window = 4;
   std::string json = format_event_json(e, kNames, {});
   EXPECT_NE(json.find(R"("moves":4,"window_seconds":10,"damped_seconds":60})"), std::string::npos) << json;
+}
+
+TEST(JsonEvent, AddsTheNlbIdentityOfAnNlbHostsMove) {
+  cam::Event e = silent_move();
+  e.nlb_mode = cam::NlbMode::unicast;
+  e.nlb_host_id = 1;
+  e.nlb_cluster_ip = 0x0A001464;
+  e.nlb_dedicated_ip = 0x0A00140B;
+  const std::string json = format_event_json(e, kNames, {});
+  EXPECT_NE(json.find(R"("nlb_mode":"unicast","nlb_cluster":"10.0.20.100","nlb_host":1,"nlb_dedicated_ip":"10.0.20.11"})"),
+            std::string::npos)
+      << json;
+}
+
+TEST(JsonEvent, WritesAnNlbUnicastHostWithItsUplink) {
+  cam::Event e = silent_move();
+  e.kind = cam::EventKind::nlb_unicast_host;
+  e.to = 0;
+  e.nlb_mode = cam::NlbMode::unicast_unmasked;
+  e.nlb_cluster_ip = 0x0A001464;
+  const std::string json = format_event_json(e, kNames, {});
+  EXPECT_NE(json.find(R"("event":"nlb_unicast_host")"), std::string::npos);
+  EXPECT_NE(json.find(R"("vlan":0,"uplink":"vmnic2","nlb_mode":"unicast_unmasked","nlb_cluster":"10.0.20.100"})"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("\"from\""), std::string::npos);
+}
+
+TEST(JsonEvent, WritesTheAddressOldMacClaimAndSuppressedCountOfABindingEvent) {
+  cam::Event e = silent_move();
+  e.kind = cam::EventKind::changed_mac;
+  e.station.mac = cam::MacAddress::from_u64(0x00005E000102ULL);
+  e.to = 1;
+  ASSERT_TRUE(cam::IpAddress::parse("2001:db8::1", e.ip));
+  e.other_mac = cam::MacAddress::from_u64(0x00005E000101ULL);
+  e.claim = cam::ClaimKind::nd_unsolicited_advertisement;
+  e.suppressed = 3;
+  std::string json = format_event_json(e, kNames, {});
+  EXPECT_NE(json.find(R"("mac":"00:00:5e:00:01:02","vlan":0,"ip":"2001:db8::1","old_mac":"00:00:5e:00:01:01",)"
+                      R"("uplink":"vmnic3","claim":"nd_unsolicited_advertisement","suppressed":3})"),
+            std::string::npos)
+      << json;
+  e.kind = cam::EventKind::ip_conflict;
+  json = format_event_json(e, kNames, {});
+  EXPECT_NE(json.find(R"("other_mac":"00:00:5e:00:01:01")"), std::string::npos) << json;
+  e.kind = cam::EventKind::new_binding;
+  json = format_event_json(e, kNames, {});
+  EXPECT_EQ(json.find("_mac\":"), std::string::npos) << "a new binding has no other MAC: " << json;
+}
+
+TEST(JsonEvent, TellsAFailoverStoryWithEverySilentStationsBlackout) {
+  auto story = std::make_shared<cam::FailoverStory>();
+  story->from = 0;
+  story->to = 1;
+  story->cause = cam::FailoverCause::traffic_stopped;
+  story->started = at(1346305327, 380203);
+  story->ended = at(1346305327, 913207);
+  story->last_frame_on_from = at(1346305326, 913207);
+  story->moved = 8;
+  story->announced = 6;
+  story->silent = 2;
+  story->longest_blackout = seconds(1);
+  for (std::uint64_t host : {1, 2}) {
+    cam::FailoverStation m;
+    m.station = cam::StationKey{0, cam::MacAddress::from_u64(0x02000A001464ULL | host << 32)};
+    m.to = 1;
+    m.moved = at(1346305327, 559886);
+    m.last_seen_on_from = at(1346305326, 559886);
+    m.outcome = cam::EventKind::silent_move;
+    story->stations.push_back(m);
+  }
+  cam::FailoverStation announced;
+  announced.outcome = cam::EventKind::announced_move;
+  story->stations.push_back(announced);
+  cam::Event e;
+  e.kind = cam::EventKind::failover;
+  e.time = at(1346305337, 913207);
+  e.from = 0;
+  e.to = 1;
+  e.story = story;
+  const std::string json = format_event_json(e, kNames, {});
+  EXPECT_EQ(json,
+            R"({"event":"failover","time":"2012-08-30T05:42:17.913207Z","mac":"00:00:00:00:00:00","vlan":0,)"
+            R"("from":"vmnic2","to":"vmnic3","cause":"traffic_stopped","started":"2012-08-30T05:42:07.380203Z",)"
+            R"("ended":"2012-08-30T05:42:07.913207Z","last_frame_on_from":"2012-08-30T05:42:06.913207Z","stations":8,)"
+            R"("announced":6,"silent":2,"flapping":0,"nlb_hosts":0,"longest_blackout_seconds":1.000000,)"
+            R"("silent_stations":[{"mac":"02:01:0a:00:14:64","vlan":0,"to":"vmnic3","moved":"2012-08-30T05:42:07.559886Z",)"
+            R"("blackout_seconds":1.000000},{"mac":"02:02:0a:00:14:64","vlan":0,"to":"vmnic3",)"
+            R"("moved":"2012-08-30T05:42:07.559886Z","blackout_seconds":1.000000}]})");
 }
 
 TEST(JsonEvent, NamesTheUplinkOfALinkEventAndTheFailedUplinkOfAMove) {

@@ -1,7 +1,8 @@
 // State file: the learned table saved across restarts.
 //
 // save_state() writes every station (VLAN, MAC, uplink by *name*, first/last seen, moves, last
-// move, last notification and its kind, NLB host) to `path` atomically: a temporary file in the same directory, fsync, rename, fsync of
+// move, last notification and its kind, NLB host) and, from an Analyzer, every address binding and
+// the latest failover stories, to `path` atomically: a temporary file in the same directory, fsync, rename, fsync of
 // the directory, mode 0600. A crash at any point leaves either the old or the new file, never a
 // mix. Uplinks are stored by name so that a restart with uplinks added, removed or reordered
 // maps stations correctly; stations of uplinks no longer configured are dropped on load.
@@ -11,10 +12,11 @@
 // — never fatal). A missing file is not an error: it returns an empty state.
 //
 // Format (little-endian): "CAMWSTAT" magic, u32 version, i64 saved_at_ns, u32 uplink count and
-// names (u16 length + bytes), u64 station count, fixed 40-byte records, u32 CRC-32 of all
-// preceding bytes. Documented in docs/STATE_FILE.md. Version 2 is written; version 1 files
-// (written before the display fields existed) are still read, their frame counts ignored and
-// the display fields left empty, so an upgrade keeps the table. The next save writes version 2.
+// names (u16 length + bytes), u64 station count, fixed 40-byte records, then (version 3) u64
+// binding count and 64-byte binding records, u32 story count and the stories (an 88-byte header
+// and 40 bytes per silent member), and a u32 CRC-32 of all preceding bytes. Documented in
+// docs/STATE_FILE.md. Version 3 is written; versions 1 and 2 (without bindings and stories) are
+// still read, so an upgrade keeps the table. The next save writes version 3.
 //
 // Limits: at most 100,000,000 stations (config's cam.max_entries cap) and 65,535 uplinks; uplink
 // names are 1..32 bytes of printable UTF-8. load_state() checks the station count against the
@@ -31,11 +33,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cam/analyzer.h"
 #include "cam/tracker.h"
 
 namespace camwatch::daemon {
@@ -60,15 +64,31 @@ struct SavedStation {
   bool nlb_host = false;
 };
 
+// One IP <-> MAC binding as saved (cam::BindingView with its uplink by name; "" when it had none).
+struct SavedBinding {
+  cam::BindingView view;  // view.uplink is not used: see `uplink`
+  std::string uplink;
+};
+
 struct SavedState {
   cam::PacketTime saved_at{};  // the tracker's packet clock when saved
+  std::vector<std::string> uplink_names;  // the file's uplinks, in the order it names them
   std::vector<SavedStation> stations;
+  std::vector<SavedBinding> bindings;
+  // The latest failover stories, oldest first. Their uplink ids (from, to, members' to) index
+  // `uplink_names`; kNoUplink when the story named an uplink the file had no name for.
+  std::vector<std::shared_ptr<const cam::FailoverStory>> stories;
 };
+
+// At most this many silent members of a story are saved (its counts cover all of them).
+inline constexpr std::size_t kSavedStoryMembers = 256;
 
 // Writes all stations of `tracker`; uplink_names[id] names uplink id. Throws StateFileError
 // (disk full, permission, an invalid or duplicate uplink name, a station on an uplink id without
 // a name) leaving any previous file untouched and no temporary file behind.
 void save_state(const std::string& path, const cam::Tracker& tracker, const std::vector<std::string>& uplink_names);
+// The same with the analyzer's bindings and latest failover stories as well.
+void save_state(const std::string& path, const cam::Analyzer& analyzer, const std::vector<std::string>& uplink_names);
 
 // Reads `path`; a missing file gives an empty state. Throws StateFileError on damage.
 SavedState load_state(const std::string& path);
@@ -76,6 +96,7 @@ SavedState load_state(const std::string& path);
 // The bytes save_state() would write, in memory: the control socket's answer to `camwatch table`.
 // Throws StateFileError as save_state() does.
 std::string serialize_state(const cam::Tracker& tracker, const std::vector<std::string>& uplink_names);
+std::string serialize_state(const cam::Analyzer& analyzer, const std::vector<std::string>& uplink_names);
 
 // Parses state bytes (from serialize_state(), sent over the control socket) with the checks of
 // load_state(); `what` names the source in messages. Throws StateFileError.
@@ -91,5 +112,11 @@ std::string move_aside(const std::string& path);
 // may differ from the order at save time). Stations of uplinks no longer configured are skipped,
 // as are stations the tracker refuses (table full). Returns how many were restored.
 std::size_t restore_into(const SavedState& state, cam::Tracker& tracker, const std::vector<std::string>& uplink_names);
+
+// The same into an analyzer: its tracker's stations, then the bindings (uplink mapped by name,
+// kNoUplink when not configured: a binding is about an address, not an uplink) and the stories
+// (uplinks mapped by name). Returns the stations restored; `bindings_restored` gets the others.
+std::size_t restore_into(const SavedState& state, cam::Analyzer& analyzer, const std::vector<std::string>& uplink_names,
+                         std::size_t* bindings_restored = nullptr);
 
 }  // namespace camwatch::daemon

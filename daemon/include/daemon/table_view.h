@@ -3,7 +3,9 @@
 // The stations come from the running daemon (its control socket answers with the table in the
 // state file format) or from a state file, so both paths print through format_table(). Rows are
 // filtered (uplink, VLAN, moved only), sorted (by default the most recent move first: what
-// matters during an incident), and printed as an aligned text table or as JSON Lines.
+// matters during an incident), and printed as an aligned text table or as JSON Lines. The text
+// table ends with the latest failover stories in words. The same data also shows the address
+// bindings (TableView::bindings) or every saved failover story (TableView::failovers).
 //
 // Times are UTC. first seen, last move and last notification are kept to the second by the
 // tracker; last seen to the microsecond.
@@ -25,8 +27,10 @@ class VendorDb;
 namespace camwatch::daemon {
 
 enum class TableSort : std::uint8_t { last_move, last_seen, first_seen, mac, vlan, uplink };
+enum class TableView : std::uint8_t { stations, bindings, failovers };
 
 struct TableOptions {
+  TableView view = TableView::stations;
   TableSort sort = TableSort::last_move;
   std::optional<std::string> uplink;  // only stations on this uplink
   std::optional<std::uint16_t> vlan;  // only stations on this VLAN
