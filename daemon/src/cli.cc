@@ -292,6 +292,8 @@ int cmd_replay(Args& args) {
   std::vector<std::string> names;
   for (const auto& in : inputs) names.push_back(in.uplink);
   exporters::JsonEventWriter writer(fd, names, tracker_config);
+  const cam::VendorDb vendors = load_vendor_db();  // Debian's ieee-data; none installed: no vendor key
+  writer.set_vendors(&vendors);
   SummarySink summary(writer);
 
   // A progress line only for a person watching a terminal; never in logs or pipes.

@@ -29,6 +29,7 @@
 #include "daemon/cli.h"
 #include "daemon/merger.h"
 #include "daemon/state_file.h"
+#include "daemon/vendor_file.h"
 #include "daemon/version.h"
 #include "exporters/json_event_writer.h"
 #include "exporters/metrics.h"
@@ -261,6 +262,7 @@ class Daemon {
       : config_(std::move(config)),
         config_path_(std::move(config_path)),
         events_(config_.events_path),
+        vendors_(load_vendor_db()),
         writer_(events_.fd(), {}, config_.tracker),
         sink_(writer_, names_),
         analyzer_(analyzer_config(config_), sink_),
@@ -282,6 +284,7 @@ class Daemon {
 
   int run() {
     block_signals();
+    writer_.set_vendors(&vendors_);
     metrics_auth_ = metrics_auth(config_);  // before dropping privileges: the file may be root's
     for (const UplinkConfig& u : config_.uplinks) add_uplink(u);
     writer_.set_uplink_names(names_);
@@ -821,6 +824,7 @@ class Daemon {
   std::string config_path_;
   std::vector<std::string> names_;  // uplink id -> name, only ever appended to
   EventOutput events_;
+  const cam::VendorDb vendors_;  // vendor names for events (Debian's ieee-data, read once at start)
   exporters::JsonEventWriter writer_;
   DaemonSink sink_;
   cam::Analyzer analyzer_;

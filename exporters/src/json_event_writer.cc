@@ -137,7 +137,7 @@ std::string seconds_text(cam::Duration d) {
 }  // namespace
 
 std::string format_event_json(const cam::Event& e, const std::vector<std::string>& uplink_names,
-                              const cam::TrackerConfig& config) {
+                              const cam::TrackerConfig& config, const cam::VendorDb* vendors) {
   std::string out;
   out.reserve(256);
   out += "{\"event\":\"";
@@ -198,6 +198,24 @@ std::string format_event_json(const cam::Event& e, const std::vector<std::string
       append_failover(out, e, uplink_names);
       break;
   }
+  if (vendors != nullptr) {
+    switch (e.kind) {
+      case cam::EventKind::silent_move:
+      case cam::EventKind::announced_move:
+      case cam::EventKind::flap:
+      case cam::EventKind::nlb_unicast_host:
+      case cam::EventKind::new_binding:
+      case cam::EventKind::changed_mac:
+      case cam::EventKind::flip_flop:
+      case cam::EventKind::ip_conflict:
+        if (const std::string_view vendor = vendors->lookup(e.station.mac); !vendor.empty()) {
+          append_key(out, "vendor");
+          append_json_string(out, std::string(vendor));
+        }
+        break;
+      default: break;
+    }
+  }
   if (e.nlb_mode != cam::NlbMode::none) {
     append_key(out, "nlb_mode");
     append_json_string(out, cam::to_string(e.nlb_mode));
@@ -242,7 +260,7 @@ JsonEventWriter::JsonEventWriter(int fd, std::vector<std::string> uplink_names, 
     : fd_(fd), uplink_names_(std::move(uplink_names)), config_(config) {}
 
 void JsonEventWriter::on_event(const cam::Event& event) {
-  line_ = format_event_json(event, uplink_names_, config_);
+  line_ = format_event_json(event, uplink_names_, config_, vendors_);
   line_.push_back('\n');
   // One write(2) per line: with O_APPEND the line lands whole, even with other appenders.
   const char* data = line_.data();

@@ -146,6 +146,19 @@ TEST(JsonEvent, TellsAFailoverStoryWithEverySilentStationsBlackout) {
             R"("moved":"2012-08-30T05:42:07.559886Z","blackout_seconds":1.000000}]})");
 }
 
+TEST(JsonEvent, AddsTheVendorOfAStationWhoseMacPrefixIsRegistered) {
+  cam::VendorDb vendors;
+  vendors.add_csv("Registry,Assignment,Organization Name,Organization Address\nMA-L,005056,\"VMware, Inc.\",Palo Alto\n");
+  cam::Event e = silent_move();
+  e.station.mac = cam::MacAddress::from_u64(0x005056AABBCCULL);
+  EXPECT_NE(format_event_json(e, kNames, {}, &vendors).find(R"(,"vendor":"VMware, Inc.")"), std::string::npos);
+  e.station.mac = cam::MacAddress::from_u64(0x02010A001464ULL);  // locally administered: no vendor
+  EXPECT_EQ(format_event_json(e, kNames, {}, &vendors).find("vendor"), std::string::npos);
+  cam::Event down;
+  down.kind = cam::EventKind::uplink_down;
+  EXPECT_EQ(format_event_json(down, kNames, {}, &vendors).find("vendor"), std::string::npos);
+}
+
 TEST(JsonEvent, NamesTheUplinkOfALinkEventAndTheFailedUplinkOfAMove) {
   cam::Event down;
   down.kind = cam::EventKind::uplink_down;
