@@ -449,7 +449,15 @@ class Scenario {
     }
     if (std::fclose(out) != 0) die("write failed: " + path);
     std::printf("%-36s %6zu events\n", path.c_str(), expected_.size());
+    if (!config_.empty()) {
+      const std::string config_path = outdir + "/expected/" + name_ + ".toml";
+      std::FILE* c = std::fopen(config_path.c_str(), "wb");
+      if (c == nullptr || std::fputs(config_.c_str(), c) < 0 || std::fclose(c) != 0) die("cannot write " + config_path);
+    }
   }
+
+  // The configuration `camwatch replay --config` needs for this scenario (expected/<name>.toml).
+  void set_config(std::string text) { config_ = std::move(text); }
 
  private:
   struct Frame {
@@ -464,6 +472,7 @@ class Scenario {
   ts::Prng rng_;
   std::vector<Frame> frames_;
   std::vector<Expected> expected_;
+  std::string config_;
 };
 
 constexpr const char* kSilent = "silent_move";
@@ -976,6 +985,55 @@ void bindings(const std::string& outdir) {
   sc.write(outdir);
 }
 
+// ---------------------------------------------------------------------------------------------
+// (i) bothways: an ESXi host's two uplinks mirrored in BOTH directions (a common SPAN mistake).
+// Besides what the VMs send, each mirror shows what is sent toward them: the gateway's and a
+// file server's frames appear on both uplinks, and without `mirror = "both"` they would flap
+// between them. expected/bothways.toml marks both uplinks; with it, the only events are the real
+// ones: vmnic0 fails at 08:01:00, vm_a moves silently, vm_c with a RARP, one failover story.
+void bothways(const std::string& outdir) {
+  enum : std::size_t { vmnic0, vmnic1 };
+  Scenario sc("bothways", {"vmnic0", "vmnic1"}, 0xB07B'0009);
+  sc.set_config(
+      "# camwatch replay --config for pcaps/bothways-*.pcap: both mirrors copy both directions.\n"
+      "[[uplink]]\nname = \"vmnic0\"\ninterface = \"vmnic0\"\nmirror = \"both\"\n\n"
+      "[[uplink]]\nname = \"vmnic1\"\ninterface = \"vmnic1\"\nmirror = \"both\"\n");
+  auto& rng = sc.rng();
+  const Micros start = kIncidentStart + seconds(140 * 60);  // 08:00:00
+  const Micros fail = start + seconds(60);
+  const Micros end = start + seconds(120);
+
+  Station gateway = make_station("00:00:0c:07:ac:01", "10.6.0.1");
+  Station server = make_station("3c:ec:ef:10:00:05", "10.9.0.5");
+  Station vm_a = make_station("00:50:56:b0:00:0a", "10.6.0.10");  // behind vmnic0, moves silently
+  Station vm_b = make_station("00:50:56:b0:00:0b", "10.6.0.11");  // behind vmnic1 all along
+  Station vm_c = make_station("00:50:56:b0:00:0c", "10.6.0.12");  // behind vmnic0, moves with a RARP
+
+  // What the VMs send (received by the switch on their uplink).
+  sc.chatter(vm_a, vmnic0, start + millis(100), fail - millis(200), millis(500), millis(900));
+  const std::size_t a_move = sc.emit(vmnic1, fail + millis(450), udp_frame(vm_a, rng));
+  sc.chatter(vm_a, vmnic1, fail + millis(900), end, millis(500), millis(900));
+  sc.chatter(vm_b, vmnic1, start + millis(200), end, millis(500), millis(900));
+  sc.chatter(vm_c, vmnic0, start + millis(300), fail - millis(200), millis(500), millis(900));
+  const std::size_t c_move = sc.emit(vmnic1, fail + millis(250), rarp_from(vm_c));
+  sc.chatter(vm_c, vmnic1, fail + millis(260), end, millis(500), millis(900));
+
+  // What is sent toward them: the gateway and the file server answer the VMs on their uplink
+  // (vmnic0 carries nothing once it failed).
+  for (Micros t = start + millis(50); t < end; t += rng.between(millis(150), millis(400))) {
+    const bool to_a_or_c = rng.below(3) != 0;
+    const std::size_t uplink = to_a_or_c && t < fail ? vmnic0 : vmnic1;
+    sc.emit(uplink, t, udp_frame(rng.below(4) == 0 ? server : gateway, rng));
+  }
+
+  sc.expect(kAnnounced, c_move, vm_c, vmnic0, vmnic1, "rarp");
+  sc.expect(kSilent, a_move, vm_a, vmnic0, vmnic1);
+  // vmnic0 falls silent: one story, closed failover_gap after its last move — 11 s here, since
+  // with both-ways uplinks every member is only decided both_ways_confirm (10 s) + 1 s later.
+  sc.expect_failover({a_move, c_move}, seconds(11), vmnic0, vmnic1, "traffic_stopped", 1, 1);
+  sc.write(outdir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1002,5 +1060,6 @@ int main(int argc, char** argv) {
   oldside(outdir);
   aging(outdir);
   bindings(outdir);
+  bothways(outdir);
   return 0;
 }

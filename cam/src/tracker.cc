@@ -65,6 +65,21 @@ struct MobilityRecord {
   std::vector<std::int64_t> recent_moves;  // at most flap_moves latest move times, oldest first
   std::int64_t damped_until_ns = kNever;
   std::int64_t last_move_ns = kNever;
+  // Both-ways mirrors: a move waiting for confirmation (the slot already shows `tentative_to`),
+  // and whether the station was seen on both sides (then it never moves between such uplinks).
+  bool tentative = false;
+  bool both_ways = false;
+  UplinkId tentative_from = kNoUplink;
+  UplinkId tentative_to = kNoUplink;
+  std::int64_t tentative_move_ns = kNever;
+  std::int64_t tentative_last_seen_on_from_ns = kNever;
+};
+
+struct Confirmation {
+  std::int64_t at_ns;  // move + both_ways_confirm
+  std::int64_t move_ns;
+  std::uint64_t key;
+  bool operator>(const Confirmation& o) const { return at_ns > o.at_ns; }
 };
 
 struct Deadline {
@@ -103,7 +118,9 @@ class Tracker::Impl {
         sweep_step_ns_(sweep_step_for(sweep_interval_ns_, config.max_entries)),
         max_notify_records_(config.max_entries / 4 + 1024),
         table_(config.max_entries),
-        stories_(config.failover, story_min_gap(after_ns_)) {}
+        stories_(config.failover, story_min_gap(after_ns_)) {
+    set_both_ways(config);
+  }
 
   void observe(const Observation& obs) {
     const std::int64_t t = to_ns(obs.time);
@@ -138,7 +155,12 @@ class Tracker::Impl {
   }
 
   void finish() {
-    // Decide every pending move as it stands: the input has ended, no notification can follow.
+    // Tentative moves (both-ways mirrors) the station never came back from are made; then every
+    // pending move is decided as it stands: the input has ended, no notification can follow.
+    const std::int64_t clock = clock_ns_;
+    clock_ns_ = kFarFuture;
+    confirm_due();
+    clock_ns_ = clock;
     while (!deadlines_.empty()) {
       Deadline d = deadlines_.top();
       deadlines_.pop();
@@ -200,8 +222,9 @@ class Tracker::Impl {
     config_ = c;
     before_ns_ = to_ns(c.notify_window_before);
     after_ns_ = to_ns(c.notify_window_after);
-    stories_.reconfigure(c.failover, story_min_gap(after_ns_));
-    release_delay_ns_ = std::max(release_delay_ns_, after_ns_);
+    set_both_ways(c);
+    stories_.reconfigure(c.failover, story_min_gap(base_delay()));
+    release_delay_ns_ = std::max(release_delay_ns_, base_delay());
     idle_ns_ = to_ns(c.idle_timeout);
     flap_window_ns_ = to_ns(c.flap_window);
     damping_ns_ = to_ns(c.flap_damping);
@@ -400,7 +423,10 @@ class Tracker::Impl {
         }
       }
     }
-    if (s->uplink != obs.uplink) {
+    // A tentative move (both-ways mirrors) already shows the station on its new uplink: a
+    // notification there must still be remembered for the move's decision.
+    const bool tentative_here = rec != nullptr && rec->tentative && rec->tentative_to == obs.uplink;
+    if (s->uplink != obs.uplink || tentative_here) {
       // Remember it: the station's first ordinary frame on this uplink may follow.
       if (rec == nullptr) {
         if (mobility_.size() >= max_notify_records_) return;  // bounded under a notification flood
@@ -412,8 +438,83 @@ class Tracker::Impl {
     }
   }
 
+  // Uplinks configured as both-ways mirrors, and the delays that follow from them.
+  void set_both_ways(const TrackerConfig& c) {
+    both_ways_.assign(0, false);
+    for (UplinkId u : c.both_ways_uplinks) {
+      if (u == kNoUplink) continue;
+      if (u >= both_ways_.size()) both_ways_.resize(u + 1U, false);
+      both_ways_[u] = true;
+    }
+    confirm_ns_ = both_ways_.empty() ? 0 : to_ns(c.both_ways_confirm);
+    stories_.reconfigure(c.failover, story_min_gap(base_delay()));
+    release_delay_ns_ = std::max(release_delay_ns_, base_delay());
+  }
+  bool both_ways(UplinkId u) const { return u < both_ways_.size() && both_ways_[u]; }
+  // How long after its time an event may still be decided: the notify window, or a both-ways
+  // confirmation when that is longer.
+  std::int64_t base_delay() const { return std::max(after_ns_, confirm_ns_); }
+
+  // A move onto or off a both-ways uplink (see tracker.h). Returns true when it was handled
+  // here (made tentative, cancelled or suppressed); false lets the ordinary move go ahead.
+  bool both_ways_move(Slot& s, UplinkId to, std::int64_t t) {
+    MobilityRecord* known = find_mobility(s);
+    if (known != nullptr && known->both_ways && both_ways(s.uplink) && both_ways(to)) {
+      s.last_seen_ns = std::max(s.last_seen_ns, t);  // heard: it is alive, wherever it shows
+      return true;
+    }
+    MobilityRecord& rec = known != nullptr ? *known : mobility(s);
+    if (rec.tentative) {
+      if (to == rec.tentative_from) {
+        // Back on the uplink it was leaving: it shows on both sides of both-ways mirrors.
+        s.uplink = rec.tentative_from;
+        s.last_seen_ns = std::max(s.last_seen_ns, t);
+        rec.tentative = false;
+        rec.both_ways = both_ways(rec.tentative_from) && both_ways(rec.tentative_to);
+        ++stats_.both_ways_suppressed;
+        return true;
+      }
+      rec.tentative_to = to;  // on to a third uplink: the same tentative move, from the same time
+      s.uplink = to;
+      s.last_seen_ns = std::max(s.last_seen_ns, t);
+      return true;
+    }
+    rec.tentative = true;
+    rec.tentative_from = s.uplink;
+    rec.tentative_to = to;
+    rec.tentative_move_ns = t;
+    rec.tentative_last_seen_on_from_ns = s.last_seen_ns;
+    s.uplink = to;
+    s.last_seen_ns = std::max(s.last_seen_ns, t);
+    confirmations_.push(Confirmation{t + confirm_ns_, t, s.key});
+    next_housekeeping_ns_ = std::min(next_housekeeping_ns_, t + confirm_ns_ + 1);
+    return true;
+  }
+
+  // Tentative moves whose station stayed away from the old uplink for both_ways_confirm are
+  // made now, dated when they happened.
+  void confirm_due() {
+    while (!confirmations_.empty() && confirmations_.top().at_ns < clock_ns_) {
+      const Confirmation c = confirmations_.top();
+      confirmations_.pop();
+      Slot* s = table_.find(c.key);
+      if (s == nullptr) continue;
+      MobilityRecord* rec = find_mobility(*s);
+      if (rec == nullptr || !rec->tentative || rec->tentative_move_ns != c.move_ns) continue;
+      rec->tentative = false;
+      s->uplink = rec->tentative_from;
+      make_move(*s, rec->tentative_to, c.move_ns, rec->tentative_last_seen_on_from_ns);
+    }
+  }
+
   void on_move(Slot& s, UplinkId to, std::int64_t t) {
-    const PendingMove move{t, s.last_seen_ns, s.uplink, to, t + after_ns_};
+    if (!both_ways_.empty() && (both_ways(s.uplink) || both_ways(to)) && both_ways_move(s, to, t)) return;
+    make_move(s, to, t, s.last_seen_ns);
+  }
+
+  // The move of `s` from its uplink to `to` at `t`; `last_seen_on_from_ns`: its last frame there.
+  void make_move(Slot& s, UplinkId to, std::int64_t t, std::int64_t last_seen_on_from_ns) {
+    const PendingMove move{t, last_seen_on_from_ns, s.uplink, to, t + after_ns_};
     const UplinkId from = s.uplink;
     s.uplink = to;
     s.last_seen_ns = std::max(s.last_seen_ns, t);
@@ -556,6 +657,7 @@ class Tracker::Impl {
   }
 
   void housekeeping() {
+    confirm_due();  // first: a confirmed move may be due for its decision at once
     while (!deadlines_.empty() && deadlines_.top().at_ns < clock_ns_) {
       Deadline d = deadlines_.top();
       deadlines_.pop();
@@ -566,7 +668,7 @@ class Tracker::Impl {
     close_stories(/*all=*/false);
     // After a reload shortened the window, moves decided under the old one may still come:
     // events are held for the longer of the two until those are all decided.
-    if (stats_.pending_moves == 0) release_delay_ns_ = after_ns_;
+    if (stats_.pending_moves == 0) release_delay_ns_ = base_delay();
     while (!held_.empty() && to_ns(held_.front().time) + release_delay_ns_ < clock_ns_) {
       sink_.on_event(held_.front());
       held_.pop_front();
@@ -581,6 +683,7 @@ class Tracker::Impl {
     }
     std::int64_t next = next_sweep_ns_;
     if (!deadlines_.empty()) next = std::min(next, deadlines_.top().at_ns + 1);
+    if (!confirmations_.empty()) next = std::min(next, confirmations_.top().at_ns + 1);
     if (!held_.empty()) next = std::min(next, to_ns(held_.front().time) + release_delay_ns_ + 1);
     const std::int64_t story = stories_.next_deadline();
     if (story != std::numeric_limits<std::int64_t>::max()) next = std::min(next, story + 1);
@@ -591,7 +694,8 @@ class Tracker::Impl {
     // kNever means "no such time"; compared, never subtracted, so no overflow at any clock.
     const bool moves_old = rec.last_move_ns == kNever || clock_ns_ - rec.last_move_ns > flap_window_ns_;
     const bool notify_old = rec.notify_ns == kNever || clock_ns_ - rec.notify_ns > before_ns_;
-    return rec.pending.empty() && clock_ns_ >= rec.damped_until_ns && moves_old && notify_old;
+    return rec.pending.empty() && !rec.tentative && !rec.both_ways && clock_ns_ >= rec.damped_until_ns && moves_old &&
+           notify_old;
   }
 
   // Aging reclaims memory incrementally: each call looks at a bounded slice of the table, so
@@ -644,6 +748,9 @@ class Tracker::Impl {
   StationTable table_;
   std::unordered_map<std::uint64_t, MobilityRecord> mobility_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::priority_queue<Confirmation, std::vector<Confirmation>, std::greater<>> confirmations_;
+  std::vector<bool> both_ways_;  // indexed by uplink id
+  std::int64_t confirm_ns_ = 0;  // both_ways_confirm, 0 without both-ways uplinks
   std::deque<Event> held_;
   std::uint64_t next_seq_ = 0;
   std::int64_t clock_ns_ = kNever;
@@ -665,6 +772,7 @@ namespace {
 void validate(const TrackerConfig& config) {
   if (config.flap_moves < 2) throw std::invalid_argument("flap_moves must be at least 2");
   if (config.max_entries == 0) throw std::invalid_argument("max_entries must be at least 1");
+  if (config.both_ways_confirm.count() < 0) throw std::invalid_argument("both_ways_confirm must not be negative");
   if (config.notify_window_before.count() < 0 || config.notify_window_after.count() < 0 ||
       config.flap_window.count() <= 0 || config.flap_damping.count() < 0 || config.idle_timeout.count() <= 0) {
     throw std::invalid_argument("tracker windows and timeouts must not be negative");

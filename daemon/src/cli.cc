@@ -278,8 +278,11 @@ int cmd_replay(Args& args) {
   if (inputs.empty()) throw UsageError("replay needs at least one --uplink NAME=FILE");
   if (inputs.size() > cam::kNoUplink) throw UsageError("too many uplinks");
 
+  std::vector<std::string> names;
+  for (const auto& in : inputs) names.push_back(in.uplink);
+  // With a config, its [[uplink]] entries of the same names say which are both-ways mirrors.
   cam::AnalyzerConfig analysis;
-  if (have_config) analysis = analyzer_config(load_config(config_path));
+  if (have_config) analysis = analyzer_config(load_config(config_path), names);
   const cam::TrackerConfig& tracker_config = analysis.tracker;
 
   int fd = STDOUT_FILENO;
@@ -289,8 +292,6 @@ int cmd_replay(Args& args) {
     if (fd < 0) throw RuntimeError(events_path + ": cannot write events: " + std::strerror(errno));
     events_target = events_path;
   }
-  std::vector<std::string> names;
-  for (const auto& in : inputs) names.push_back(in.uplink);
   exporters::JsonEventWriter writer(fd, names, tracker_config);
   const cam::VendorDb vendors = load_vendor_db();  // Debian's ieee-data; none installed: no vendor key
   writer.set_vendors(&vendors);

@@ -31,7 +31,7 @@ using namespace std::chrono_literals;
 
 // The schema's key names, in the order of config/camwatch.toml. The readers below use the same
 // literals; known_config_keys() and the unknown-key check are built from these lists.
-constexpr std::string_view kUplinkKeys[] = {"name", "interface", "direction", "promiscuous"};
+constexpr std::string_view kUplinkKeys[] = {"name", "interface", "direction", "promiscuous", "mirror"};
 constexpr std::string_view kCaptureKeys[] = {"snaplen", "buffer_size", "ring_entries", "merge_holdback"};
 constexpr std::string_view kEventsKeys[] = {"path"};
 constexpr std::string_view kMetricsKeys[] = {"listen", "basic_auth_username", "basic_auth_password_file"};
@@ -39,7 +39,7 @@ constexpr std::string_view kStateKeys[] = {"path", "save_interval"};
 constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout"};
 constexpr std::string_view kDetectionKeys[] = {"notify_window_before", "notify_window_after",
                                                "flap_moves", "flap_window", "flap_damping",
-                                               "failover_stories", "failover_gap"};
+                                               "failover_stories", "failover_gap", "both_ways_confirm"};
 constexpr std::string_view kBindingsKeys[] = {"enabled", "max_entries", "idle_timeout", "conflict_window",
                                               "conflict_memory", "flip_flop_memory", "report_interval",
                                               "probation", "new_binding_events_per_minute", "ipv4",
@@ -59,6 +59,7 @@ constexpr SectionSchema kSchema[] = {
 
 constexpr std::string_view kDirections[] = {"in", "out", "inout"};
 constexpr std::string_view kAddressPolicies[] = {"ignore", "watch", "report"};
+constexpr std::string_view kMirrorKinds[] = {"received", "both"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
                                            "error", "critical", "off"};
 
@@ -509,6 +510,9 @@ class Loader {
       attempt([&] {
         read_duration(*detection, "detection", "failover_gap", {1s, 1h}, tracker.failover.gap);
       });
+      attempt([&] {
+        read_duration(*detection, "detection", "both_ways_confirm", {1s, 1h}, tracker.both_ways_confirm);
+      });
     }
     if (const Value* bindings = section(root, "bindings")) {
       read_bindings(*bindings, config);
@@ -748,6 +752,9 @@ class Loader {
           }
           uplink.promiscuous = v->as_boolean();
         }
+      });
+      attempt([&] {
+        if (const Value* v = find(item, "mirror")) uplink.both_ways = read_choice(*v, prefix + ".mirror", kMirrorKinds) == "both";
       });
       config.uplinks.push_back(std::move(uplink));
     }

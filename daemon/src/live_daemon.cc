@@ -45,6 +45,13 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using SteadyClock = std::chrono::steady_clock;
 
+// The uplink names of a configuration in id order, as the daemon numbers them at start.
+std::vector<std::string> config_names(const Config& c) {
+  std::vector<std::string> names;
+  for (const UplinkConfig& u : c.uplinks) names.push_back(u.name);
+  return names;
+}
+
 // Kernel packet timestamps are CLOCK_REALTIME; the hold-back cutoff must be on the same clock.
 cam::PacketTime realtime_now() {
   timespec ts{};
@@ -265,7 +272,7 @@ class Daemon {
         vendors_(load_vendor_db()),
         writer_(events_.fd(), {}, config_.tracker),
         sink_(writer_, names_),
-        analyzer_(analyzer_config(config_), sink_),
+        analyzer_(analyzer_config(config_, config_names(config_)), sink_),
         tracker_(analyzer_.tracker()),
         merger_(static_cast<std::size_t>(config_.capture.ring_entries)) {}
 
@@ -632,12 +639,6 @@ class Daemon {
       sd_notify(0, "READY=1");
       return;
     }
-    if (!analyzer_.reconfigure(analyzer_config(next))) {
-      spdlog::warn("[cam] or [bindings] max_entries changed: takes effect after a restart; other settings applied");
-      next.tracker.max_entries = config_.tracker.max_entries;
-      next.bindings.max_entries = config_.bindings.max_entries;
-      analyzer_.reconfigure(analyzer_config(next));
-    }
     set_log_level(next.log_level);
 
     // Uplinks: removed ones stop and their stations are forgotten, changed ones restart (all of
@@ -674,6 +675,13 @@ class Daemon {
         uplinks_.back()->retry_at = SteadyClock::now();
         spdlog::info("uplink {} added", c.name);
       }
+    }
+    // The analyses after the uplinks: both-ways mirrors are found by the names of the ids.
+    if (!analyzer_.reconfigure(analyzer_config(next, names_))) {
+      spdlog::warn("[cam] or [bindings] max_entries changed: takes effect after a restart; other settings applied");
+      next.tracker.max_entries = config_.tracker.max_entries;
+      next.bindings.max_entries = config_.bindings.max_entries;
+      analyzer_.reconfigure(analyzer_config(next, names_));
     }
     writer_.set_uplink_names(names_);
     writer_.set_config(tracker_.config());

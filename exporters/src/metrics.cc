@@ -320,6 +320,9 @@ std::vector<MetricFamily> render_metrics(const MetricsSnapshot& s, bool with_pro
             static_cast<double>(t.stations_refused));
   f.counter("camwatch_damped_moves_total", "Moves of flapping stations counted but not reported one by one.",
             static_cast<double>(t.damped_moves));
+  f.counter("camwatch_both_ways_suppressed_moves_total",
+            "Moves not made: the station showed on both sides of mirror = \"both\" uplinks.",
+            static_cast<double>(t.both_ways_suppressed));
   f.gauge("camwatch_pending_moves", "Moves waiting for their notify window to close.", static_cast<double>(t.pending_moves));
   f.gauge("camwatch_nlb_hosts", "Stations in the table that sent Windows NLB heartbeats.", static_cast<double>(t.nlb_hosts));
   f.counter("camwatch_tracker_frames_total", "Frames the tracker has processed, all uplinks.", static_cast<double>(t.observations));

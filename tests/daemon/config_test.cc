@@ -53,6 +53,7 @@ void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(a.max_entries, e.max_entries);
   EXPECT_EQ(a.failover.enabled, e.failover.enabled);
   EXPECT_EQ(a.failover.gap, e.failover.gap);
+  EXPECT_EQ(a.both_ways_confirm, e.both_ways_confirm);
   EXPECT_EQ(actual.bindings_enabled, expected.bindings_enabled);
   const cam::BindingConfig& ab = actual.bindings;
   const cam::BindingConfig& eb = expected.bindings;
@@ -183,6 +184,7 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_EQ(defaults.tracker.flap_damping, 60s);
   EXPECT_TRUE(defaults.tracker.failover.enabled);
   EXPECT_EQ(defaults.tracker.failover.gap, 10s);
+  EXPECT_EQ(defaults.tracker.both_ways_confirm, 10s);
   EXPECT_TRUE(defaults.bindings_enabled);
   EXPECT_EQ(defaults.bindings.max_entries, 262'144U);
   EXPECT_EQ(defaults.bindings.idle_timeout, 24h);
@@ -196,6 +198,22 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_EQ(defaults.bindings.ipv4_link_local, cam::AddressPolicy::report);
   EXPECT_EQ(defaults.bindings.ipv6, cam::AddressPolicy::report);
   EXPECT_EQ(defaults.bindings.ipv6_link_local, cam::AddressPolicy::watch);
+}
+
+TEST_F(ConfigFile, ReadsBothWaysMirrorsAndGivesTheAnalysisTheirIdsByName) {
+  const Config c = load("[[uplink]]\nname = \"a\"\ninterface = \"eth1\"\nmirror = \"both\"\n"
+                        "[[uplink]]\nname = \"b\"\ninterface = \"eth2\"\n"
+                        "[[uplink]]\nname = \"c\"\ninterface = \"eth3\"\nmirror = \"both\"\n"
+                        "[detection]\nboth_ways_confirm = \"4s\"\n");
+  EXPECT_TRUE(c.uplinks[0].both_ways);
+  EXPECT_FALSE(c.uplinks[1].both_ways);
+  EXPECT_EQ(c.tracker.both_ways_confirm, 4s);
+  // Ids follow the names given: here c is id 0, b id 1, a id 2.
+  EXPECT_EQ(analyzer_config(c, {"c", "b", "a"}).tracker.both_ways_uplinks, (std::vector<cam::UplinkId>{0, 2}));
+  const std::string file = dir_ + "/camwatch.toml";
+  EXPECT_EQ(error_of("[[uplink]]\nname = \"a\"\ninterface = \"eth1\"\nmirror = \"tx\"\n")
+                .rfind(file + ":4: uplink[0].mirror: ", 0),
+            0U);
 }
 
 TEST_F(ConfigFile, ReadsBindingsAndNamesABadPolicyWithFileLineAndKey) {
@@ -228,8 +246,8 @@ TEST_F(ConfigFile, ShippedConfigStillLoadsWithItsExamplesUncommented) {
   ASSERT_NE(text, read_text(kShippedConfig)) << "no commented-out examples found";
   const Config config = load(text);
   ASSERT_EQ(config.uplinks.size(), 2U);
-  EXPECT_EQ(config.uplinks[0], (UplinkConfig{"vmnic2", "ens1f0", CaptureDirection::in, true}));
-  EXPECT_EQ(config.uplinks[1], (UplinkConfig{"vmnic3", "ens1f1", CaptureDirection::in, true}));
+  EXPECT_EQ(config.uplinks[0], (UplinkConfig{"vmnic2", "ens1f0", CaptureDirection::in, true, false}));
+  EXPECT_EQ(config.uplinks[1], (UplinkConfig{"vmnic3", "ens1f1", CaptureDirection::in, true, false}));
   Config expected;
   expected.uplinks = config.uplinks;
   expect_same_settings(config, expected);
@@ -238,13 +256,13 @@ TEST_F(ConfigFile, ShippedConfigStillLoadsWithItsExamplesUncommented) {
 TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
   const std::vector<std::string> expected = {
       "uplink.name",          "uplink.interface",    "uplink.direction",
-      "uplink.promiscuous",   "capture.snaplen",     "capture.buffer_size",
+      "uplink.promiscuous",   "uplink.mirror",       "capture.snaplen",     "capture.buffer_size",
       "capture.ring_entries", "capture.merge_holdback", "events.path",
       "metrics.listen", "metrics.basic_auth_username", "metrics.basic_auth_password_file", "state.path",          "state.save_interval",
       "cam.max_entries",      "cam.idle_timeout",
       "detection.notify_window_before", "detection.notify_window_after",
       "detection.flap_moves", "detection.flap_window", "detection.flap_damping",
-      "detection.failover_stories", "detection.failover_gap",
+      "detection.failover_stories", "detection.failover_gap", "detection.both_ways_confirm",
       "bindings.enabled", "bindings.max_entries", "bindings.idle_timeout", "bindings.conflict_window",
       "bindings.conflict_memory", "bindings.flip_flop_memory", "bindings.report_interval", "bindings.probation",
       "bindings.new_binding_events_per_minute", "bindings.ipv4", "bindings.ipv4_link_local", "bindings.ipv6",

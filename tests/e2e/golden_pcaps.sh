@@ -25,6 +25,8 @@ for expected in "$src"/pcaps/expected/*.jsonl; do
     continue
   fi
   count=$((count + 1))
+  # A scenario that needs settings (e.g. both-ways mirrors) has its configuration beside its events.
+  [ -f "$src/pcaps/expected/$scenario.toml" ] && args+=(--config "$src/pcaps/expected/$scenario.toml")
   if ! "$camwatch" replay "${args[@]}" --events "$tmp/$scenario.jsonl" 2>"$tmp/$scenario.err"; then
     echo "FAIL: $scenario: camwatch exited non-zero"; cat "$tmp/$scenario.err"; fails=$((fails + 1)); continue
   fi

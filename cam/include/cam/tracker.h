@@ -30,6 +30,17 @@
 // Failover stories: moves away from one uplink are also grouped into one `failover` event per
 // uplink failure or failback (cam/failover.h), emitted when the story closes.
 //
+// Both-ways mirrors: a mirror of both directions of a port also shows the frames sent *toward*
+// the hosts behind it, whose source MACs (the gateway, remote servers) live elsewhere; on two
+// such uplinks those stations would seem to move back and forth. A move onto or off an uplink in
+// `both_ways_uplinks` is therefore tentative: it is made only if the station is not heard again
+// on the uplink it left within `both_ways_confirm`, and then dated at its first frame on the new
+// uplink and decided as any move. Heard again there, the move is cancelled and the station is
+// known to show on both sides: its later moves between both-ways uplinks are not made at all
+// (until it ages out). Events are then held max(notify_window_after, both_ways_confirm).
+// A remote station that shows on a second both-ways uplink only after a pause longer than
+// `both_ways_confirm` still makes one move (docs/OPERATIONS.md recommends rx-only mirrors).
+//
 // Time: only packet time. The clock is the latest observation time seen (advance() moves it on
 // idle inputs); a frame with an older timestamp is still learned, decisions never go back.
 // Events reach the sink in packet-time order: each is held until no earlier event can follow.
@@ -43,6 +54,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "cam/event.h"
 #include "cam/failover.h"
@@ -61,6 +73,10 @@ struct TrackerConfig {
   Duration idle_timeout = std::chrono::seconds(300);
   std::uint64_t max_entries = 1'000'000;
   FailoverConfig failover;  // grouping of moves into failover stories (cam/failover.h)
+  // Uplinks whose mirror carries both directions of the port (see "Both-ways mirrors" above),
+  // and how long a move onto or off one waits for confirmation.
+  std::vector<UplinkId> both_ways_uplinks;
+  Duration both_ways_confirm = std::chrono::seconds(10);
 };
 
 // Monotonic counters and gauges, read by exporters at scrape or summary time. Gauges are exact
@@ -83,6 +99,7 @@ struct TrackerStats {
   std::uint64_t nlb_heartbeats = 0;
   std::uint64_t nlb_hosts = 0;           // gauge: stations in the table that sent an NLB heartbeat
   std::uint64_t failovers = 0;           // failover stories published (cam/failover.h)
+  std::uint64_t both_ways_suppressed = 0;  // moves not made: the station showed on both sides of a both-ways mirror
   std::uint64_t external_events = 0;     // events of other analyses ordered through emit()
 };
 

@@ -45,6 +45,7 @@ struct UplinkConfig {
   std::string interface;  // live capture interface
   CaptureDirection direction = CaptureDirection::in;
   bool promiscuous = true;
+  bool both_ways = false;  // mirror = "both": the mirror carries both directions of the port
 
   friend bool operator==(const UplinkConfig&, const UplinkConfig&) = default;
 };
@@ -75,10 +76,17 @@ struct Config {
   std::string log_level = "info";
 };
 
-// The analyses' settings out of a configuration.
-inline cam::AnalyzerConfig analyzer_config(const Config& c) {
+// The analyses' settings out of a configuration. `uplink_names[id]` names uplink id (the order
+// the caller gave its uplinks ids in): uplinks configured with mirror = "both" are found by name.
+inline cam::AnalyzerConfig analyzer_config(const Config& c, const std::vector<std::string>& uplink_names) {
   cam::AnalyzerConfig a;
   a.tracker = c.tracker;
+  a.tracker.both_ways_uplinks.clear();
+  for (std::size_t id = 0; id < uplink_names.size() && id < cam::kNoUplink; ++id) {
+    for (const UplinkConfig& u : c.uplinks) {
+      if (u.both_ways && u.name == uplink_names[id]) a.tracker.both_ways_uplinks.push_back(static_cast<cam::UplinkId>(id));
+    }
+  }
   a.bindings_enabled = c.bindings_enabled;
   a.bindings = c.bindings;
   return a;
