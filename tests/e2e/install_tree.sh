@@ -156,7 +156,7 @@ if command -v man >/dev/null && command -v groff >/dev/null; then
   # camwatch.toml(5) against config/camwatch.toml: its keys, found as the config unit test finds
   # them (commented examples "# key = value" and "# [[uplink]]" switched on), each documented
   # under its section, and no key documented that the file does not have.
-  sed -E 's/^# ((\[\[uplink\]\])|([a-z_]+ = .+))$/\1/' "$src/config/camwatch.toml" |
+  sed -E 's/^# ((\[\[(uplink|collector)\]\])|([a-z_]+ = .+))$/\1/' "$src/config/camwatch.toml" |
     awk '/^\[\[?[a-z_]+\]\]?[ \t]*$/ {s = $1; gsub(/[][]/, "", s); next}
          /^[a-z_]+ = / {print s "." $1}' | sort -u >"$tmp/config-keys"
   awk '/^\[\[?[a-z_]+\]\]?$/ {s = $1; gsub(/[][]/, "", s); next} /^[^ ]/ {s = ""; next}
