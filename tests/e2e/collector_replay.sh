@@ -61,6 +61,11 @@ else
   fail "--uplink with --collector exited non-zero:"; cat "$tmp/mixed.err"
 fi
 
+# An invented name never takes an --uplink's: session 2 becomes erspan-2.2 beside --uplink erspan-2.
+"$camwatch" replay --uplink erspan-2="$src/pcaps/incident-vmnic2.pcap" --collector "$collector" \
+  --events "$tmp/named.jsonl" 2>"$tmp/named.err" && grep -qF "uplink erspan-2.2 661 frames" "$tmp/named.err" &&
+  ok "an invented name taken by an --uplink gets a suffix (erspan-2.2)" || { fail "invented name clash:"; cat "$tmp/named.err"; }
+
 # Usage and runtime errors.
 "$camwatch" replay --collector= >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "^camwatch: error: --collector needs a file" "$tmp/err" && ok "--collector without a file: exit 2" ||
