@@ -69,7 +69,7 @@ _camwatch() {
         option=$prev
     fi
     case $command:$option in
-        *:--config | replay:--events | replay:--table | table:--state | table:--socket)
+        *:--config | replay:--events | replay:--table | replay:--collector | table:--state | table:--socket)
             [[ $command:$option == replay:--events ]] && _camwatch_reply "$cur" "$value" "-"
             _camwatch_reply "$cur" "$value"
             return 0
@@ -91,17 +91,17 @@ _camwatch() {
     local options
     case $command in
         run | check-config) options="--config --help" ;;
-        replay) options="--uplink --config --events --table --help" ;;
+        replay) options="--uplink --collector --config --events --table --help" ;;
         table) options="--json --sort --uplink --vlan --moved --limit --bindings --failovers --config --socket --state --help" ;;
     esac
-    # Options already given are not offered again, except replay's repeatable --uplink.
+    # Options already given are not offered again, except replay's repeatable --uplink and --collector.
     local offered=() o used
     for o in $options; do
         used=0
         for ((i = 1; i < cword; i++)); do
             [[ ${words[i]} == "$o" || ${words[i]} == "$o"=* ]] && used=1
         done
-        [[ $command:$o == replay:--uplink ]] && used=0
+        [[ $command:$o == replay:--uplink || $command:$o == replay:--collector ]] && used=0
         ((used)) || offered+=("$o")
     done
     _camwatch_reply "$cur" "$cur" "${offered[*]}"

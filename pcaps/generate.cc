@@ -4,7 +4,9 @@
 //
 // writes OUTDIR/<scenario>-<uplink>.pcap (one classic µs pcap per uplink: the frames the switch
 // received on that port) and OUTDIR/expected/<scenario>.jsonl (the events `camwatch replay` must
-// print for it, SPEC keys only). pcaps/README.md explains every scenario and why each event is
+// print for it, SPEC keys only). A collector scenario is instead one capture of a mirror
+// collector, OUTDIR/<scenario>.collector.pcap, with OUTDIR/<scenario>.toml mapping its sessions to
+// the uplink names of the expected events. pcaps/README.md explains every scenario and why each event is
 // what it is; keep the two in step.
 //
 // Deterministic by construction: all times are integer microseconds from fixed UTC instants, and
@@ -398,18 +400,7 @@ class Scenario {
 
   // Writes <outdir>/<name>-<uplink>.pcap for every uplink and <outdir>/expected/<name>.jsonl.
   void write(const std::string& outdir) {
-    // Packet-time order; equal times keep uplink then emission order, then every timestamp is
-    // made unique (+1 µs) so that replay's merge never depends on its tie rule.
-    std::stable_sort(frames_.begin(), frames_.end(), [](const Frame& a, const Frame& b) {
-      if (a.time != b.time) return a.time < b.time;
-      return a.uplink < b.uplink;
-    });
-    for (std::size_t i = 1; i < frames_.size(); ++i) {
-      if (frames_[i].time <= frames_[i - 1].time) frames_[i].time = frames_[i - 1].time + 1;
-    }
-    std::vector<Micros> time_of(frames_.size());
-    for (const Frame& f : frames_) time_of[f.seq] = f.time;
-
+    settle_times();
     for (std::size_t u = 0; u < uplinks_.size(); ++u) {
       std::string path = outdir + "/" + name_ + "-" + uplinks_[u] + ".pcap";
       ts::PcapWriter writer(path);
@@ -422,7 +413,117 @@ class Scenario {
       writer.close();
       std::printf("%-36s %6zu frames\n", path.c_str(), count);
     }
+    if (!config_.empty()) {
+      const std::string config_path = outdir + "/" + name_ + ".toml";
+      std::FILE* c = std::fopen(config_path.c_str(), "wb");
+      if (c == nullptr || std::fputs(config_.c_str(), c) < 0 || std::fclose(c) != 0) die("cannot write " + config_path);
+    }
+    write_expected(outdir, name_);
+  }
 
+  // The configuration `camwatch replay --config` needs for this scenario (<outdir>/<name>.toml).
+  void set_config(std::string text) { config_ = std::move(text); }
+
+  // The same frames as one ERSPAN collector would receive them, as scenario `name`: each frame
+  // of uplink u wrapped in IPv4 / GRE (sequence numbered) / ERSPAN type II with session
+  // sessions[u] and index u, from one switch to the collector, in packet-time order;
+  // among them the collector's own traffic (ARP, a ping to it), the mirror of a port nobody maps
+  // (session 99) and one fragmented mirror. Writes <outdir>/<name>.collector.pcap,
+  // <outdir>/<name>.toml (the sessions mapped to this scenario's uplink names) and the same
+  // expected events as write() under <name>.
+  void write_collector(const std::string& outdir, const std::string& name, const std::vector<std::uint16_t>& sessions) {
+    settle_times();
+    const MacAddress switch_mac = ts::mac("00:1b:54:c2:00:01");
+    const MacAddress collector_mac = ts::mac("00:1b:21:aa:00:02");
+    const MacAddress gateway_mac = ts::mac("00:1b:54:c2:00:fe");
+    const ts::Ipv4 switch_ip = ts::ipv4("192.0.2.1");
+    const ts::Ipv4 collector_ip = ts::ipv4("192.0.2.10");
+    std::vector<std::uint32_t> sequence(256, 0);
+    auto mirror = [&](std::uint16_t session, std::uint32_t index, const ts::Bytes& inner, std::uint16_t flags) {
+      ts::GreHeader gre;
+      gre.protocol = 0x88BE;
+      gre.sequence = sequence[session & 0xFF]++;
+      ts::ErspanIIHeader erspan;
+      erspan.session = session;
+      erspan.index = index;
+      ts::FrameBuilder::Ipv4Packet ip;
+      ip.source = switch_ip;
+      ip.destination = collector_ip;
+      ip.flags_and_offset = flags;
+      ip.body = ts::concat({ts::gre_header(gre), ts::erspan_ii_header(erspan), inner});
+      return ts::FrameBuilder().source(switch_mac).destination(collector_mac).ipv4_packet(ip).build();
+    };
+
+    struct Out {
+      Micros time;
+      ts::Bytes bytes;
+    };
+    std::vector<Out> out;
+    for (const Frame& f : frames_) {
+      out.push_back({f.time, mirror(sessions[f.uplink], static_cast<std::uint32_t>(f.uplink), f.bytes, 0x4000)});
+    }
+    // Not mirrored: the gateway asking for the collector every 30 s, and a ping to it.
+    const Micros first = frames_.front().time, last = frames_.back().time;
+    for (Micros t = first + 250; t < last; t += seconds(30)) {
+      out.push_back({t, ts::FrameBuilder()
+                            .source(gateway_mac)
+                            .destination(ts::kBroadcast)
+                            .arp(1, gateway_mac, ts::ipv4("192.0.2.254"), MacAddress(), collector_ip)
+                            .build()});
+    }
+    ts::FrameBuilder::Ipv4Packet ping;
+    ping.source = ts::ipv4("192.0.2.254");
+    ping.destination = collector_ip;
+    ping.protocol = 1;
+    ping.body = {8, 0, 0xf7, 0xfe, 0, 1, 0, 0};  // echo request, id 1, seq 0, checksum valid
+    out.push_back({first + seconds(5) + 125, ts::FrameBuilder().source(gateway_mac).destination(collector_mac).ipv4_packet(ping).build()});
+    // A port nobody maps: session 99 mirrors a host of its own every 5 s.
+    const Station stray = make_station("00:50:56:9e:2c:63", "10.0.99.99");
+    for (Micros t = first + millis(1500) + 375; t < last; t += seconds(5)) {
+      out.push_back({t, mirror(99, 7, ordinary_frame(stray, rng_), 0x4000)});
+    }
+    // One mirror too big for the path, sent as an IP fragment (more fragments follow, not captured).
+    out.push_back({first + seconds(61) + 625, mirror(sessions[0], 0, ordinary_frame(stray, rng_), 0x2000)});
+    std::stable_sort(out.begin(), out.end(), [](const Out& a, const Out& b) { return a.time < b.time; });
+
+    const std::string path = outdir + "/" + name + ".collector.pcap";
+    ts::PcapWriter writer(path);
+    for (const Out& o : out) writer.write(ts::at_seconds(o.time / kSecond, (o.time % kSecond) * kMilli), o.bytes);
+    writer.close();
+    std::printf("%-36s %6zu frames\n", path.c_str(), out.size());
+
+    const std::string toml = outdir + "/" + name + ".toml";
+    std::FILE* config = std::fopen(toml.c_str(), "wb");
+    if (config == nullptr) die("cannot create " + toml + ": " + std::strerror(errno));
+    std::fprintf(config,
+                 "# The ERSPAN sessions of %s.collector.pcap mapped to the uplinks of the %s scenario\n"
+                 "# (written by camwatch-pcapgen; see pcaps/README.md). Session 99 is left unmapped.\n",
+                 name.c_str(), name_.c_str());
+    for (std::size_t u = 0; u < uplinks_.size(); ++u) {
+      std::fprintf(config, "\n[[uplink]]\nname = \"%s\"\nerspan_session = %u\n", uplinks_[u].c_str(),
+                   static_cast<unsigned>(sessions[u]));
+    }
+    if (std::fclose(config) != 0) die("write failed: " + toml);
+    std::printf("%-36s %6zu uplinks\n", toml.c_str(), uplinks_.size());
+    write_expected(outdir, name);
+  }
+
+ private:
+  // Packet-time order; equal times keep uplink then emission order, then every timestamp is
+  // made unique (+1 µs) so that replay's merge never depends on its tie rule. Idempotent.
+  void settle_times() {
+    std::stable_sort(frames_.begin(), frames_.end(), [](const Frame& a, const Frame& b) {
+      if (a.time != b.time) return a.time < b.time;
+      return a.uplink < b.uplink;
+    });
+    for (std::size_t i = 1; i < frames_.size(); ++i) {
+      if (frames_[i].time <= frames_[i - 1].time) frames_[i].time = frames_[i - 1].time + 1;
+    }
+  }
+
+  void write_expected(const std::string& outdir, const std::string& name) {
+    std::vector<Micros> time_of(frames_.size());
+    for (const Frame& f : frames_) time_of[f.seq] = f.time;
     auto time_of_event = [&](const Expected& e) {
       Micros t = 0;
       for (std::size_t a : e.anchors) t = std::max(t, time_of[a]);
@@ -430,7 +531,7 @@ class Scenario {
     };
     std::stable_sort(expected_.begin(), expected_.end(),
                      [&](const Expected& a, const Expected& b) { return time_of_event(a) < time_of_event(b); });
-    std::string path = outdir + "/expected/" + name_ + ".jsonl";
+    std::string path = outdir + "/expected/" + name + ".jsonl";
     std::FILE* out = std::fopen(path.c_str(), "wb");
     if (out == nullptr) die("cannot create " + path + ": " + std::strerror(errno));
     for (const Expected& e : expected_) {
@@ -449,17 +550,8 @@ class Scenario {
     }
     if (std::fclose(out) != 0) die("write failed: " + path);
     std::printf("%-36s %6zu events\n", path.c_str(), expected_.size());
-    if (!config_.empty()) {
-      const std::string config_path = outdir + "/expected/" + name_ + ".toml";
-      std::FILE* c = std::fopen(config_path.c_str(), "wb");
-      if (c == nullptr || std::fputs(config_.c_str(), c) < 0 || std::fclose(c) != 0) die("cannot write " + config_path);
-    }
   }
 
-  // The configuration `camwatch replay --config` needs for this scenario (expected/<name>.toml).
-  void set_config(std::string text) { config_ = std::move(text); }
-
- private:
   struct Frame {
     Micros time;
     std::size_t uplink;
@@ -593,6 +685,9 @@ void incident(const std::string& outdir) {
   sc.expect_failover(failover_moves, seconds(10), vmnic2, vmnic3, "traffic_stopped", 6, 2);
   sc.expect_failover(failback_moves, seconds(10), vmnic3, vmnic2, "failback", 6, 2);
   sc.write(outdir);
+  // (a') erspan: the same frames mirrored to one ERSPAN collector, vmnic2 as session 2 and vmnic3
+  // as session 3: the same events.
+  sc.write_collector(outdir, "erspan", {2, 3});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -989,7 +1084,7 @@ void bindings(const std::string& outdir) {
 // (i) bothways: an ESXi host's two uplinks mirrored in BOTH directions (a common SPAN mistake).
 // Besides what the VMs send, each mirror shows what is sent toward them: the gateway's and a
 // file server's frames appear on both uplinks, and without `mirror = "both"` they would flap
-// between them. expected/bothways.toml marks both uplinks; with it, the only events are the real
+// between them. bothways.toml marks both uplinks; with it, the only events are the real
 // ones: vmnic0 fails at 08:01:00, vm_a moves silently, vm_c with a RARP, one failover story.
 void bothways(const std::string& outdir) {
   enum : std::size_t { vmnic0, vmnic1 };

@@ -14,10 +14,8 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "regenerate_identical: ${GENERATOR} failed (${rc})")
 endif()
 
-file(GLOB_RECURSE generated RELATIVE "${SCRATCH}" "${SCRATCH}/*.pcap" "${SCRATCH}/expected/*.jsonl"
-  "${SCRATCH}/expected/*.toml")
-file(GLOB_RECURSE committed RELATIVE "${COMMITTED}" "${COMMITTED}/*.pcap" "${COMMITTED}/expected/*.jsonl"
-  "${COMMITTED}/expected/*.toml")
+file(GLOB_RECURSE generated RELATIVE "${SCRATCH}" "${SCRATCH}/*.pcap" "${SCRATCH}/*.toml" "${SCRATCH}/expected/*.jsonl")
+file(GLOB_RECURSE committed RELATIVE "${COMMITTED}" "${COMMITTED}/*.pcap" "${COMMITTED}/*.toml" "${COMMITTED}/expected/*.jsonl")
 list(SORT generated)
 list(SORT committed)
 

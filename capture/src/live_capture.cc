@@ -1,11 +1,13 @@
 // LiveCapture: libpcap's TPACKET_V3 ring on a Linux interface, read in batches by one thread.
 #include "capture/live_capture.h"
 
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <pcap.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,8 +20,10 @@
 #include <cstring>
 #include <mutex>
 #include <span>
+#include <vector>
 
 #include "capture/frame_decoder.h"
+#include "capture/mirror_decap.h"
 
 namespace camwatch::capture {
 namespace {
@@ -148,6 +152,80 @@ struct alignas(64) PublishedStats {
   std::atomic<std::uint64_t> interface_drops{0};
 };
 
+// A collector's MirrorCounters, published like PublishedStats.
+struct alignas(64) PublishedMirror {
+  std::atomic<std::uint64_t> frames{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::uint64_t> malformed{0};
+  std::atomic<std::uint64_t> truncated{0};
+  std::atomic<std::uint64_t> fragments{0};
+  std::atomic<std::uint64_t> not_mirrored{0};
+  std::atomic<std::uint64_t> not_ethernet{0};
+  std::array<std::atomic<std::uint64_t>, kMirrorEncapKinds> mirrored{};
+  std::atomic<std::uint64_t> switch_truncated{0};
+  std::atomic<std::uint64_t> unmapped{0};
+};
+
+void store_decode(PublishedStats& out, const DecodeCounters& c) noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  out.frames.store(c.frames, relaxed);
+  out.bytes.store(c.bytes, relaxed);
+  out.malformed.store(c.malformed, relaxed);
+  out.truncated.store(c.truncated, relaxed);
+  for (std::size_t i = 0; i < out.notifications.size(); ++i) out.notifications[i].store(c.notifications[i], relaxed);
+  out.nlb_heartbeats.store(c.nlb_heartbeats, relaxed);
+}
+
+LiveCaptureStats load_stats(const PublishedStats& p) noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  LiveCaptureStats s;
+  s.frames = p.frames.load(relaxed);
+  s.bytes = p.bytes.load(relaxed);
+  s.malformed = p.malformed.load(relaxed);
+  s.truncated = p.truncated.load(relaxed);
+  for (int i = 0; i < cam::kNotificationKinds; ++i) {
+    s.notifications[i] = p.notifications[static_cast<std::size_t>(i)].load(relaxed);
+  }
+  s.nlb_heartbeats = p.nlb_heartbeats.load(relaxed);
+  s.ring_drops = p.ring_drops.load(relaxed);
+  s.kernel_drops = p.kernel_drops.load(relaxed);
+  s.interface_drops = p.interface_drops.load(relaxed);
+  return s;
+}
+
+// The sessions a collector capture has already reported unmapped: open addressing over a fixed
+// table twice the size of the most it holds, so a probe always ends. One ERSPAN session is one
+// entry whatever its indexes (the log names a session once, not every port of it).
+class SessionSet {
+ public:
+  // False when the set is full: the key is then neither added nor to be reported.
+  bool contains_or_full(const MirrorSessionKey& key) const noexcept {
+    if (size_ == LiveCapture::kMaxUnmappedSessions) return true;
+    return slots_[probe(pack(key))] != 0;
+  }
+  void insert(const MirrorSessionKey& key) noexcept {
+    const std::uint64_t packed = pack(key);
+    std::uint64_t& slot = slots_[probe(packed)];
+    if (slot == 0 && size_ < LiveCapture::kMaxUnmappedSessions) {
+      slot = packed;
+      ++size_;
+    }
+  }
+
+ private:
+  static constexpr std::size_t kSlots = 2 * LiveCapture::kMaxUnmappedSessions;  // a power of two
+  static std::uint64_t pack(const MirrorSessionKey& key) noexcept {
+    return (std::uint64_t{static_cast<std::uint8_t>(key.kind)} + 1) << 32 | key.id;  // never 0
+  }
+  std::size_t probe(std::uint64_t packed) const noexcept {
+    std::size_t i = static_cast<std::size_t>((packed * 0x9E37'79B9'7F4A'7C15ULL) >> 55) & (kSlots - 1);
+    while (slots_[i] != 0 && slots_[i] != packed) i = (i + 1) & (kSlots - 1);
+    return i;
+  }
+  std::array<std::uint64_t, kSlots> slots_{};
+  std::size_t size_ = 0;
+};
+
 enum class LinkState : std::uint8_t { up, down, gone, unknown };
 
 }  // namespace
@@ -155,7 +233,15 @@ enum class LinkState : std::uint8_t { up, down, gone, unknown };
 class LiveCapture::Impl {
  public:
   Impl(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring)
-      : options_(options), uplink_(uplink), ring_(ring) {
+      : options_(options), uplink_(uplink), ring_(ring), routing_(options.mirror.get()) {
+    if (routing_ != nullptr) {
+      // Everything a collector needs per frame is allocated here, never in run().
+      uplink_counters_.resize(routing_->uplinks.size());
+      published_uplinks_ = std::make_unique<PublishedStats[]>(routing_->uplinks.size());
+      published_mirror_ = std::make_unique<PublishedMirror>();
+      unmapped_reports_ = std::make_unique<SpscRing<MirrorSessionKey>>(64);
+      unmapped_seen_ = std::make_unique<SessionSet>();
+    }
     open();
   }
 
@@ -167,21 +253,36 @@ class LiveCapture::Impl {
     [[maybe_unused]] const ssize_t n = ::write(stop_fd_.get(), &one, sizeof one);
   }
 
-  LiveCaptureStats stats() const noexcept {
-    LiveCaptureStats s;
-    s.frames = published_.frames.load(std::memory_order_relaxed);
-    s.bytes = published_.bytes.load(std::memory_order_relaxed);
-    s.malformed = published_.malformed.load(std::memory_order_relaxed);
-    s.truncated = published_.truncated.load(std::memory_order_relaxed);
-    for (int i = 0; i < cam::kNotificationKinds; ++i) {
-      s.notifications[i] = published_.notifications[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
-    }
-    s.nlb_heartbeats = published_.nlb_heartbeats.load(std::memory_order_relaxed);
-    s.ring_drops = published_.ring_drops.load(std::memory_order_relaxed);
-    s.kernel_drops = published_.kernel_drops.load(std::memory_order_relaxed);
-    s.interface_drops = published_.interface_drops.load(std::memory_order_relaxed);
-    return s;
+  LiveCaptureStats stats() const noexcept { return load_stats(published_); }
+
+  LiveCaptureStats uplink_stats(std::size_t index) const noexcept {
+    if (routing_ == nullptr || index >= uplink_counters_.size()) return {};
+    return load_stats(published_uplinks_[index]);
   }
+
+  MirrorCounters mirror_stats() const noexcept {
+    MirrorCounters m;
+    if (!published_mirror_) return m;
+    constexpr auto relaxed = std::memory_order_relaxed;
+    const PublishedMirror& p = *published_mirror_;
+    m.frames = p.frames.load(relaxed);
+    m.bytes = p.bytes.load(relaxed);
+    m.malformed = p.malformed.load(relaxed);
+    m.truncated = p.truncated.load(relaxed);
+    m.fragments = p.fragments.load(relaxed);
+    m.not_mirrored = p.not_mirrored.load(relaxed);
+    m.not_ethernet = p.not_ethernet.load(relaxed);
+    for (std::size_t i = 0; i < p.mirrored.size(); ++i) m.mirrored[i] = p.mirrored[i].load(relaxed);
+    m.switch_truncated = p.switch_truncated.load(relaxed);
+    m.unmapped = p.unmapped.load(relaxed);
+    return m;
+  }
+
+  std::size_t take_unmapped_sessions(MirrorSessionKey* out, std::size_t capacity) noexcept {
+    return unmapped_reports_ ? unmapped_reports_->read(out, capacity) : 0;
+  }
+
+  std::uint16_t fanout_group() const noexcept { return fanout_group_; }
 
   std::string error() const {
     const std::lock_guard lock(error_mutex_);
@@ -194,9 +295,13 @@ class LiveCapture::Impl {
   void open();
   static void on_frame(u_char* user, const pcap_pkthdr* header, const u_char* bytes) noexcept;
   void take(const pcap_pkthdr& header, const u_char* bytes) noexcept;
+  void take_mirrored(cam::PacketTime time, const pcap_pkthdr& header, const u_char* bytes) noexcept;
+  void note_unmapped(const MirroredFrame& frame) noexcept;
+  void join_fanout_group();
   void flush_batch() noexcept;
   void refresh_kernel_stats() noexcept;
   void publish() noexcept;
+  void publish_mirror() noexcept;
   LinkState link_state() const noexcept;
   EndReason end_on_link(LinkState state) noexcept;
   [[gnu::cold, gnu::noinline, gnu::format(printf, 3, 4)]] EndReason end(EndReason reason, const char* format,
@@ -212,6 +317,17 @@ class LiveCapture::Impl {
   int poll_timeout_ms_ = 100;
   // 1 when libpcap hands us nanoseconds in ts.tv_usec (asked for), 1000 if it could only do µs.
   std::int64_t fraction_unit_ns_ = 1;
+
+  // Collector: the session map (owned by options_.mirror), per-uplink counters, and the sessions
+  // found unmapped. Null / empty for an uplink's own interface.
+  const MirrorRouting* routing_ = nullptr;
+  std::vector<DecodeCounters> uplink_counters_;   // capture thread only, by routing index
+  MirrorCounters mirror_counters_;                // capture thread only
+  std::unique_ptr<PublishedStats[]> published_uplinks_;
+  std::unique_ptr<PublishedMirror> published_mirror_;
+  std::unique_ptr<SpscRing<MirrorSessionKey>> unmapped_reports_;  // capture thread -> owner
+  std::unique_ptr<SessionSet> unmapped_seen_;                      // capture thread only
+  std::uint16_t fanout_group_ = 0;
 
   // Capture thread only.
   DecodeCounters counters_;
@@ -269,6 +385,8 @@ void LiveCapture::Impl::open() {
   (void)pcap_set_tstamp_precision(pcap, PCAP_TSTAMP_PRECISION_NANO);
 
   check_activation(pcap, pcap_activate(pcap), name);
+  // At once: until it joins, the socket gets every frame the group gets too.
+  if (options_.fanout != FanoutMode::none) join_fanout_group();
 
   const int dlt = pcap_datalink(pcap);
   if (dlt != DLT_EN10MB) {
@@ -308,6 +426,38 @@ void LiveCapture::Impl::open() {
     refuse(LiveCaptureErrorKind::other, name, std::string("cannot create an eventfd: ") + std::strerror(errno));
   }
   stop_fd_.reset(stop_fd);
+}
+
+void LiveCapture::Impl::join_fanout_group() {
+  const std::string& name = options_.interface;
+  const int fd = pcap_fileno(pcap_.get());
+  // HASH keeps a flow on one socket; DEFRAG reassembles IP fragments first, so that the pieces of
+  // one packet are not spread over several sockets (and a fragmented mirror decapsulates whole).
+  std::uint32_t type_flags = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
+  std::uint32_t id = options_.fanout_group;
+  if (options_.fanout == FanoutMode::create) {
+    // The kernel picks an id no other group of this network namespace has (Linux 4.19+), so two
+    // camwatch processes, or two interfaces of one, never meet in one group.
+    type_flags |= PACKET_FANOUT_FLAG_UNIQUEID;
+    id = 0;
+  }
+  std::uint32_t argument = id | type_flags << 16;
+  if (::setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &argument, sizeof argument) != 0) {
+    const int error = errno;
+    refuse(LiveCaptureErrorKind::other, name,
+           (options_.fanout == FanoutMode::create ? std::string("cannot create a PACKET_FANOUT group: ")
+                                                  : "cannot join PACKET_FANOUT group " + std::to_string(id) + ": ") +
+               std::strerror(error));
+  }
+  if (options_.fanout == FanoutMode::create) {
+    socklen_t length = sizeof argument;
+    if (::getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &argument, &length) != 0) {
+      refuse(LiveCaptureErrorKind::other, name,
+             std::string("cannot read the PACKET_FANOUT group's id: ") + std::strerror(errno));
+    }
+    id = argument & 0xFFFF;
+  }
+  fanout_group_ = static_cast<std::uint16_t>(id);
 }
 
 LiveCapture::EndReason LiveCapture::Impl::run() noexcept {
@@ -401,10 +551,42 @@ void LiveCapture::Impl::take(const pcap_pkthdr& header, const u_char* bytes) noe
   // With nanosecond precision ts.tv_usec holds nanoseconds.
   const std::int64_t ns = std::int64_t{header.ts.tv_sec} * kNanosecondsPerSecond +
                           std::int64_t{header.ts.tv_usec} * fraction_unit_ns_;
+  if (routing_ != nullptr) {
+    take_mirrored(cam::PacketTime(cam::Duration(ns)), header, bytes);
+    return;
+  }
   if (to_observation(cam::PacketTime(cam::Duration(ns)), std::span<const std::uint8_t>(bytes, header.caplen),
                      header.len, uplink_, counters_, batch_[batch_size_])) {
     ++batch_size_;
   }
+}
+
+// A collector's frame: decapsulate, find the session's uplink, decode the mirrored frame for it.
+void LiveCapture::Impl::take_mirrored(cam::PacketTime time, const pcap_pkthdr& header, const u_char* bytes) noexcept {
+  const MirroredFrame m = decapsulate_mirror(std::span<const std::uint8_t>(bytes, header.caplen), header.len);
+  mirror_counters_.count(m, header.len);
+  if (!m.has_inner_ethernet()) return;
+  const cam::UplinkId index = routing_->sessions.find(m);
+  if (index >= uplink_counters_.size()) [[unlikely]] {  // kNoUplink, or an entry past `uplinks`
+    ++mirror_counters_.unmapped;
+    note_unmapped(m);
+    return;
+  }
+  if (to_observation(time, m.inner, m.inner_wire_length, routing_->uplinks[index], uplink_counters_[index],
+                     batch_[batch_size_])) {
+    ++batch_size_;
+  }
+}
+
+// Queues the first frame's key of a session not reported yet. A full queue leaves the session
+// unreported, to be tried again with its next frame.
+void LiveCapture::Impl::note_unmapped(const MirroredFrame& frame) noexcept {
+  const MirrorSessionKey exact = MirrorSessionKey::of(frame);
+  MirrorSessionKey session = exact;
+  session.has_index = false;
+  session.index = 0;
+  if (unmapped_seen_->contains_or_full(session)) return;
+  if (unmapped_reports_->write(&exact, 1) == 1) unmapped_seen_->insert(session);
 }
 
 void LiveCapture::Impl::flush_batch() noexcept {
@@ -426,17 +608,36 @@ void LiveCapture::Impl::refresh_kernel_stats() noexcept {
 
 void LiveCapture::Impl::publish() noexcept {
   constexpr auto relaxed = std::memory_order_relaxed;
-  published_.frames.store(counters_.frames, relaxed);
-  published_.bytes.store(counters_.bytes, relaxed);
-  published_.malformed.store(counters_.malformed, relaxed);
-  published_.truncated.store(counters_.truncated, relaxed);
-  for (std::size_t i = 0; i < published_.notifications.size(); ++i) {
-    published_.notifications[i].store(counters_.notifications[i], relaxed);
+  if (routing_ != nullptr) {
+    publish_mirror();
+  } else {
+    store_decode(published_, counters_);
   }
-  published_.nlb_heartbeats.store(counters_.nlb_heartbeats, relaxed);
   published_.ring_drops.store(ring_drops_, relaxed);
   published_.kernel_drops.store(kernel_drops_, relaxed);
   published_.interface_drops.store(interface_drops_, relaxed);
+}
+
+void LiveCapture::Impl::publish_mirror() noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  const MirrorCounters& c = mirror_counters_;
+  // The collector's own line: frames as received; what went wrong with their encapsulation.
+  published_.frames.store(c.frames, relaxed);
+  published_.bytes.store(c.bytes, relaxed);
+  published_.malformed.store(c.malformed, relaxed);
+  published_.truncated.store(c.truncated, relaxed);
+  PublishedMirror& p = *published_mirror_;
+  p.frames.store(c.frames, relaxed);
+  p.bytes.store(c.bytes, relaxed);
+  p.malformed.store(c.malformed, relaxed);
+  p.truncated.store(c.truncated, relaxed);
+  p.fragments.store(c.fragments, relaxed);
+  p.not_mirrored.store(c.not_mirrored, relaxed);
+  p.not_ethernet.store(c.not_ethernet, relaxed);
+  for (std::size_t i = 0; i < p.mirrored.size(); ++i) p.mirrored[i].store(c.mirrored[i], relaxed);
+  p.switch_truncated.store(c.switch_truncated, relaxed);
+  p.unmapped.store(c.unmapped, relaxed);
+  for (std::size_t i = 0; i < uplink_counters_.size(); ++i) store_decode(published_uplinks_[i], uplink_counters_[i]);
 }
 
 LinkState LiveCapture::Impl::link_state() const noexcept {
@@ -481,6 +682,16 @@ LiveCapture::EndReason LiveCapture::run() noexcept { return impl_->run(); }
 void LiveCapture::stop() noexcept { impl_->stop(); }
 
 LiveCaptureStats LiveCapture::stats() const noexcept { return impl_->stats(); }
+
+LiveCaptureStats LiveCapture::uplink_stats(std::size_t index) const noexcept { return impl_->uplink_stats(index); }
+
+MirrorCounters LiveCapture::mirror_stats() const noexcept { return impl_->mirror_stats(); }
+
+std::size_t LiveCapture::take_unmapped_sessions(MirrorSessionKey* out, std::size_t capacity) noexcept {
+  return impl_->take_unmapped_sessions(out, capacity);
+}
+
+std::uint16_t LiveCapture::fanout_group() const noexcept { return impl_->fanout_group(); }
 
 std::string LiveCapture::error() const { return impl_->error(); }
 

@@ -53,8 +53,10 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  run           [--config PATH]   run the capture daemon (what systemd starts)\n"
-    "  replay        --uplink NAME=FILE [--uplink NAME=FILE ...] [--config PATH] [--events PATH]\n"
-    "                [--table PATH]    replay one capture file per uplink, write events\n"
+    "  replay        --uplink NAME=FILE [--uplink NAME=FILE ...] [--collector FILE ...]\n"
+    "                [--config PATH] [--events PATH] [--table PATH]\n"
+    "                                  replay one capture file per uplink (and captures of\n"
+    "                                  ERSPAN/GRE collectors), write events\n"
     "  check-config  [--config PATH]   validate a configuration file and exit\n"
     "  table         [--json] [--sort KEY] [--uplink NAME] [--vlan N] [--moved] [--limit N]\n"
     "                [--bindings | --failovers] [--config PATH | --socket PATH | --state FILE]\n"
@@ -71,6 +73,11 @@ constexpr const char* kUsage =
     "  --uplink NAME=FILE\n"
     "                  a pcap or pcapng file holding the frames the switch received on the\n"
     "                  uplink NAME; repeat once per uplink; files are merged by timestamp\n"
+    "  --collector FILE\n"
+    "                  a capture of ERSPAN (type I, II, III) or GRE (0x6558) mirrors of many\n"
+    "                  uplinks, mapped to them by the --config's erspan_session / gre_key;\n"
+    "                  without such mappings each session replays as an uplink of its own\n"
+    "                  (erspan-<session>, gre-<key>, gre); repeatable\n"
     "  --events PATH   where replay writes JSON Lines events; '-' or omitted: stdout\n"
     "  --table PATH    replay also saves the learned table there (state file format):\n"
     "                  read it with 'camwatch table --state PATH'\n"
@@ -153,30 +160,85 @@ std::string clock_of_day(cam::PacketTime t) {
 
 double seconds_of(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
+// ", 05:40:00 to 05:52:39 UTC" (the date too when the two days differ).
+std::string time_span(cam::PacketTime first_frame, cam::PacketTime last_frame) {
+  const std::string first = clock_of_day(first_frame), last = clock_of_day(last_frame);
+  const bool same_day = first.compare(0, 10, last, 0, 10) == 0;
+  return ", " + first + " to " + (same_day ? last.substr(11) : last) + " UTC";
+}
+
+// What a collector capture held, the decapsulated frames by encapsulation first.
+std::string collector_breakdown(const capture::MirrorCounters& m) {
+  std::string out;
+  const auto add = [&](const char* what, std::uint64_t n) {
+    if (n == 0) return;
+    if (!out.empty()) out += ", ";
+    out += std::string(what) + " " + grouped(n);
+  };
+  for (int e = 1; e < capture::kMirrorEncapKinds; ++e) {
+    add(capture::to_string(static_cast<capture::MirrorEncap>(e)), m.mirrored[e]);
+  }
+  add("not mirrored", m.not_mirrored);
+  add("not Ethernet", m.not_ethernet);
+  add("fragments", m.fragments);
+  add("cut by the snaplen", m.truncated);
+  add("malformed", m.malformed);
+  add("cut by the switch", m.switch_truncated);
+  return out.empty() ? "nothing" : out;
+}
+
+// How the configuration would map the session: the key to add to an [[uplink]].
+std::string mapping_hint(const capture::MirrorSessionKey& key) {
+  switch (key.kind) {
+    case capture::MirrorSessionKey::Kind::erspan_session: return "erspan_session = " + std::to_string(key.id);
+    case capture::MirrorSessionKey::Kind::gre_key: return "gre_key = " + std::to_string(key.id);
+    case capture::MirrorSessionKey::Kind::unkeyed_gre: break;
+  }
+  return "gre_key = \"none\"";
+}
+
 void print_summary(const ReplayResult& r, const SummarySink& summary, const std::vector<std::string>& names,
                    const std::vector<cam::NlbHost>& nlb_hosts, const std::string& events_target,
                    std::uint64_t events_written) {
   std::uint64_t frames = 0, malformed = 0, truncated = 0;
   for (const auto& u : r.uplinks) {
-    frames += u.decode.frames;
+    if (!u.path.empty()) frames += u.decode.frames;  // collector frames are counted as received below
     malformed += u.decode.malformed;
     truncated += u.decode.truncated;
   }
+  for (const auto& c : r.collectors) frames += c.mirror.frames;
   const double secs = seconds_of(r.elapsed);
-  std::fprintf(stderr, "camwatch: replayed %s frames from %zu uplink%s in %.2f s", grouped(frames).c_str(),
-               r.uplinks.size(), r.uplinks.size() == 1 ? "" : "s", secs);
+  std::fprintf(stderr, "camwatch: replayed %s frames from %zu uplink%s", grouped(frames).c_str(), r.uplinks.size(),
+               r.uplinks.size() == 1 ? "" : "s");
+  if (!r.collectors.empty()) {
+    std::fprintf(stderr, " (%zu collector capture%s)", r.collectors.size(), r.collectors.size() == 1 ? "" : "s");
+  }
+  std::fprintf(stderr, " in %.2f s", secs);
   if (secs > 0 && frames >= 100'000) {
     std::fprintf(stderr, " (%.1f M frames/s)", static_cast<double>(frames) / secs / 1e6);
   }
   std::fputc('\n', stderr);
   for (const auto& u : r.uplinks) {
     std::fprintf(stderr, "  uplink %-10s %s frames", u.uplink.c_str(), grouped(u.decode.frames).c_str());
-    if (u.decode.frames > 0) {
-      const std::string first = clock_of_day(u.first_frame), last = clock_of_day(u.last_frame);
-      const bool same_day = first.compare(0, 10, last, 0, 10) == 0;
-      std::fprintf(stderr, ", %s to %s UTC", first.c_str(), same_day ? last.c_str() + 11 : last.c_str());
+    if (u.decode.frames > 0) std::fputs(time_span(u.first_frame, u.last_frame).c_str(), stderr);
+    if (!u.path.empty()) {
+      std::fprintf(stderr, "  [%s: %s]%s\n", u.path.c_str(), u.format.c_str(), u.error.empty() ? "" : "  DAMAGED");
+    } else if (u.session) {
+      std::fprintf(stderr, "  [%s%s]\n", u.session->to_string().c_str(),
+                   u.invented ? ", named by the replay: no --config maps it" : " of the collector captures");
+    } else {
+      std::fputc('\n', stderr);
     }
-    std::fprintf(stderr, "  [%s: %s]%s\n", u.path.c_str(), u.format.c_str(), u.error.empty() ? "" : "  DAMAGED");
+  }
+  for (const auto& c : r.collectors) {
+    std::fprintf(stderr, "  collector  %s frames", grouped(c.mirror.frames).c_str());
+    if (c.mirror.frames > 0) std::fputs(time_span(c.first_frame, c.last_frame).c_str(), stderr);
+    std::fprintf(stderr, "  [%s: %s]%s\n", c.path.c_str(), c.format.c_str(), c.error.empty() ? "" : "  DAMAGED");
+    std::fprintf(stderr, "             %s\n", collector_breakdown(c.mirror).c_str());
+    for (const auto& [key, n] : c.unmapped) {
+      std::fprintf(stderr, "             %s: %s frames not replayed, no uplink maps it (%s in an [[uplink]])\n",
+                   key.to_string().c_str(), grouped(n).c_str(), mapping_hint(key).c_str());
+    }
   }
   const cam::TrackerStats& t = r.tracker;
   std::fprintf(stderr, "  stations       %s in the table (%s learned, %s aged out, %s refused at the cap)\n",
@@ -262,6 +324,9 @@ int cmd_replay(Args& args) {
         if (other.uplink == in.uplink) throw UsageError("uplink '" + in.uplink + "' is given twice");
       }
       inputs.push_back(std::move(in));
+    } else if (args.take("--collector", value)) {
+      if (value.empty()) throw UsageError("--collector needs a file");
+      inputs.push_back(ReplayInput{"", value, true});
     } else if (args.take("--config", value)) {
       config_path = value;
       have_config = true;
@@ -275,14 +340,27 @@ int cmd_replay(Args& args) {
       throw UsageError("replay: unknown argument '" + args.peek() + "'");
     }
   }
-  if (inputs.empty()) throw UsageError("replay needs at least one --uplink NAME=FILE");
+  if (inputs.empty()) throw UsageError("replay needs at least one --uplink NAME=FILE or --collector FILE");
   if (inputs.size() > cam::kNoUplink) throw UsageError("too many uplinks");
 
-  std::vector<std::string> names;
-  for (const auto& in : inputs) names.push_back(in.uplink);
-  // With a config, its [[uplink]] entries of the same names say which are both-ways mirrors.
   cam::AnalyzerConfig analysis;
-  if (have_config) analysis = analyzer_config(load_config(config_path), names);
+  std::vector<ReplaySession> sessions;  // the collector captures' mappings
+  if (have_config) {
+    const Config config = load_config(config_path);
+    for (const UplinkConfig& u : config.uplinks) {
+      if (u.mirror) sessions.push_back(ReplaySession{u.name, *u.mirror});
+    }
+    // The uplink ids run_replay() gives (the --uplink inputs, then the configuration's
+    // session-fed uplinks): the configuration's both-ways mirrors are found by those names.
+    std::vector<std::string> ids;
+    for (const auto& in : inputs) {
+      if (!in.collector) ids.push_back(in.uplink);
+    }
+    for (const ReplaySession& session : sessions) {
+      if (std::find(ids.begin(), ids.end(), session.uplink) == ids.end()) ids.push_back(session.uplink);
+    }
+    analysis = analyzer_config(config, ids);
+  }
   const cam::TrackerConfig& tracker_config = analysis.tracker;
 
   int fd = STDOUT_FILENO;
@@ -292,9 +370,14 @@ int cmd_replay(Args& args) {
     if (fd < 0) throw RuntimeError(events_path + ": cannot write events: " + std::strerror(errno));
     events_target = events_path;
   }
+  std::vector<std::string> names;  // by uplink id; run_replay() says them, collectors' sessions included
   exporters::JsonEventWriter writer(fd, names, tracker_config);
   const cam::VendorDb vendors = load_vendor_db();  // Debian's ieee-data; none installed: no vendor key
   writer.set_vendors(&vendors);
+  auto named = [&](const std::vector<std::string>& all) {
+    names = all;
+    writer.set_uplink_names(names);
+  };
   SummarySink summary(writer);
 
   // A progress line only for a person watching a terminal; never in logs or pipes.
@@ -325,8 +408,8 @@ int cmd_replay(Args& args) {
         table_error = e.what();
       }
     };
-    result = run_replay(inputs, analysis, summary,
-                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr, at_end);
+    result = run_replay(inputs, sessions, analysis, summary,
+                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr, at_end, named);
   } catch (...) {
     if (fd != STDOUT_FILENO) ::close(fd);
     throw;
@@ -354,6 +437,12 @@ int cmd_replay(Args& args) {
   for (const auto& u : result.uplinks) {
     if (u.error.empty()) continue;
     error_line(u.path + ": " + u.error + " (" + grouped(u.decode.frames) +
+               " frames before the damage were replayed and their events written)");
+    code = kExitFailure;
+  }
+  for (const auto& c : result.collectors) {
+    if (c.error.empty()) continue;
+    error_line(c.path + ": " + c.error + " (" + grouped(c.mirror.frames) +
                " frames before the damage were replayed and their events written)");
     code = kExitFailure;
   }
@@ -394,8 +483,29 @@ int cmd_check_config(Args& args) {
   std::printf("%s: valid\n", path.c_str());
   std::printf("  uplinks: %zu\n", c.uplinks.size());
   for (const auto& u : c.uplinks) {
-    std::printf("    %s on %s (direction %s%s)\n", u.name.c_str(), u.interface.c_str(), direction_name(u.direction),
+    if (u.mirror) {
+      std::printf("    %s fed by %s\n", u.name.c_str(), u.mirror->to_string().c_str());
+      continue;
+    }
+    const int threads = capture_threads(u.threads, c.capture);
+    std::printf("    %s on %s (direction %s%s", u.name.c_str(), u.interface.c_str(), direction_name(u.direction),
                 u.promiscuous ? ", promiscuous" : "");
+    if (threads > 1) std::printf(", %d capture threads", threads);
+    std::printf(")\n");
+  }
+  if (!c.collectors.empty()) {
+    std::printf("  collectors: %zu\n", c.collectors.size());
+    for (const auto& k : c.collectors) {
+      const int threads = capture_threads(k.threads, c.capture);
+      std::printf("    %s on %s (%s%s)\n", k.name.c_str(), k.interface.c_str(),
+                  k.promiscuous ? "promiscuous, " : "",
+                  (std::to_string(threads) + (threads == 1 ? " capture thread" : " capture threads")).c_str());
+    }
+  }
+  try {
+    if (!c.uplinks.empty()) check_runnable(c, path);
+  } catch (const ConfigError& e) {
+    std::printf("  note: 'camwatch run' refuses this file: %s\n", e.what());
   }
   std::printf("  events: %s\n  metrics: %s%s\n  state: %s\n", c.events_path.c_str(),
               c.metrics_listen.empty() ? "off" : c.metrics_listen.c_str(),

@@ -31,8 +31,11 @@ using namespace std::chrono_literals;
 
 // The schema's key names, in the order of config/camwatch.toml. The readers below use the same
 // literals; known_config_keys() and the unknown-key check are built from these lists.
-constexpr std::string_view kUplinkKeys[] = {"name", "interface", "direction", "promiscuous", "mirror"};
-constexpr std::string_view kCaptureKeys[] = {"snaplen", "buffer_size", "ring_entries", "merge_holdback"};
+constexpr std::string_view kUplinkKeys[] = {"name",    "interface",      "direction",    "promiscuous", "mirror",
+                                            "threads", "erspan_session", "erspan_index", "gre_key"};
+constexpr std::string_view kCollectorKeys[] = {"name", "interface", "promiscuous", "threads"};
+constexpr std::string_view kCaptureKeys[] = {"snaplen", "buffer_size", "ring_entries", "merge_holdback",
+                                             "threads_per_interface"};
 constexpr std::string_view kEventsKeys[] = {"path"};
 constexpr std::string_view kMetricsKeys[] = {"listen", "basic_auth_username", "basic_auth_password_file"};
 constexpr std::string_view kStateKeys[] = {"path", "save_interval"};
@@ -52,7 +55,7 @@ struct SectionSchema {
   std::span<const std::string_view> keys;
 };
 constexpr SectionSchema kSchema[] = {
-    {"uplink", kUplinkKeys}, {"capture", kCaptureKeys}, {"events", kEventsKeys},
+    {"uplink", kUplinkKeys}, {"collector", kCollectorKeys}, {"capture", kCaptureKeys}, {"events", kEventsKeys},
     {"metrics", kMetricsKeys}, {"state", kStateKeys}, {"cam", kCamKeys},
     {"detection", kDetectionKeys}, {"bindings", kBindingsKeys}, {"log", kLogKeys}, {"daemon", kDaemonKeys},
 };
@@ -67,6 +70,9 @@ constexpr std::size_t kMaxUplinkNameLength = 32;
 constexpr std::size_t kMaxInterfaceNameLength = 15;  // IFNAMSIZ - 1
 constexpr std::int64_t kMinMaxEntries = 1;
 constexpr std::int64_t kMaxMaxEntries = 100'000'000;
+constexpr std::int64_t kMaxCaptureThreads = 64;
+constexpr std::int64_t kMaxErspanSession = 1023;            // 10 bits
+constexpr std::int64_t kMaxMirrorId = 0xFFFF'FFFFLL;        // GRE key, type II index / type III port ID
 constexpr std::int64_t kMinFlapMoves = 2;
 constexpr std::int64_t kMaxFlapMoves = 1000;
 // A config file is a few kilobytes; the cap keeps `--config /dev/zero` from eating memory.
@@ -404,6 +410,7 @@ class Loader {
     config.source_path = path_;
     attempt([&] { reject_unknown_keys(root, "", section_names()); });
     read_uplinks(root, config);
+    read_collectors(root, config);
     if (const Value* capture = section(root, "capture")) {
       CaptureConfig& c = config.capture;
       attempt([&] { reject_unknown_keys(*capture, "capture", kCaptureKeys); });
@@ -424,6 +431,12 @@ class Loader {
       });
       attempt([&] {
         read_duration(*capture, "capture", "merge_holdback", {10ms, 10s}, c.merge_holdback);
+      });
+      attempt([&] {
+        if (const Value* v = find(*capture, "threads_per_interface")) {
+          c.threads_per_interface =
+              static_cast<int>(read_integer(*v, "capture.threads_per_interface", 1, kMaxCaptureThreads));
+        }
       });
     }
     if (const Value* events = section(root, "events")) {
@@ -663,38 +676,54 @@ class Loader {
       problem += guess;
       problem += "?)";
     } else if (!prefix.empty()) {
-      // A right key in the wrong section, e.g. flap_moves under [cam].
-      // Only when exactly one other section has the key: "path" could be events or state.
-      std::string_view home;
-      int homes = 0;
+      // A right key in the wrong section, e.g. flap_moves under [cam]. Only when one other
+      // section has the key ("path" could be events or state), or only the two arrays of tables
+      // (an interface belongs to an uplink or a collector).
+      const auto header = [](std::string_view home) {
+        return home == "uplink" || home == "collector" ? "[[" + std::string(home) + "]]" : "[" + std::string(home) + "]";
+      };
+      std::vector<std::string_view> homes;
       for (const auto& s : kSchema) {
-        if (s.name != prefix &&
+        if (s.name != prefix && !prefix.starts_with(std::string(s.name) + "[") &&
             std::find(s.keys.begin(), s.keys.end(), *worst_key) != s.keys.end()) {
-          home = s.name;
-          ++homes;
+          homes.push_back(s.name);
         }
       }
-      if (homes == 1) {
-        const std::string where = home == "uplink" ? "[[uplink]]" : "[" + std::string(home) + "]";
-        problem += " (" + *worst_key + " belongs in " + where + ")";
+      if (homes.size() == 1) {
+        problem += " (" + *worst_key + " belongs in " + header(homes[0]) + ")";
+      } else if (homes.size() == 2 && homes[0] == "uplink" && homes[1] == "collector") {
+        problem += " (" + *worst_key + " belongs in [[uplink]] or [[collector]])";
       }
     }
     fail(*worst, qualify(prefix, *worst_key), problem);
   }
 
-  void read_uplinks(const Value& root, Config& config) {
-    const Value* uplinks = find(root, "uplink");
-    if (uplinks == nullptr) return;
+  // An array of tables ([[NAME]]) or nullptr (absent, or not one: a problem).
+  const Value* array_of_tables(const Value& root, const char* name) {
+    const Value* items = find(root, name);
+    if (items == nullptr) return nullptr;
+    const std::string header = std::string("[[") + name + "]]";
     const bool is_array = attempt([&] {
-      if (uplinks->is_table()) {
-        fail(*uplinks, "uplink", "must be an array of tables: write [[uplink]], not [uplink]");
+      if (items->is_table()) {
+        fail(*items, name, "must be an array of tables: write " + header + ", not [" + name + "]");
       }
-      if (!uplinks->is_array()) {
-        fail(*uplinks, "uplink",
-             std::string("expected an array of tables ([[uplink]]), got ") + type_name(*uplinks));
+      if (!items->is_array()) {
+        fail(*items, name, "expected an array of tables (" + header + "), got " + type_name(*items));
       }
     });
-    if (!is_array) return;
+    return is_array ? items : nullptr;
+  }
+
+  void read_uplinks(const Value& root, Config& config) {
+    const Value* uplinks = array_of_tables(root, "uplink");
+    if (uplinks == nullptr) return;
+    // mirror session -> the uplink that first mapped it, for the duplicate message.
+    struct Mapped {
+      std::size_t index;
+      std::string name;
+      std::uint_least32_t line;
+    };
+    std::vector<std::pair<capture::MirrorSessionKey, Mapped>> sessions;
 
     // name -> the uplink and the value that first used it, for the duplicate message.
     std::unordered_map<std::string, std::pair<std::size_t, const Value*>> names;
@@ -728,13 +757,70 @@ class Loader {
                    std::to_string(line_of(*first->second.second)) + ")");
         }
       });
+      // Captured on its own interface, or fed by a collector through a mirror session.
+      const Value* interface = find(item, "interface");
+      const Value* session = find(item, "erspan_session");
+      const Value* gre_key = find(item, "gre_key");
+      const Value* mirror = session != nullptr ? session : gre_key;
       attempt([&] {
         const std::string key = prefix + ".interface";
-        const Value* found = required(item, key, "interface", all_known);
-        if (found == nullptr) return;
-        const Value& interface = *found;
-        uplink.interface = read_string(interface, key);
-        check_interface_name(interface, key, uplink.interface);
+        if (interface == nullptr) {
+          if (mirror == nullptr && all_known) {
+            fail(item, key,
+                 "required key is missing (or erspan_session or gre_key, for an uplink fed by a [[collector]])");
+          }
+          return;
+        }
+        uplink.interface = read_string(*interface, key);
+        check_interface_name(*interface, key, uplink.interface);
+      });
+      attempt([&] { read_mirror_session(item, prefix, uplink); });
+      attempt([&] {
+        if (!uplink.mirror) return;
+        const auto known = std::find_if(sessions.begin(), sessions.end(),
+                                        [&](const auto& s) { return s.first == *uplink.mirror; });
+        const Value& at = *mirror;
+        const std::string key = prefix + (session != nullptr ? ".erspan_session" : ".gre_key");
+        if (known != sessions.end()) {
+          const Mapped& first = known->second;
+          fail(at, key,
+               uplink.mirror->to_string() + " is already mapped to uplink " + quote(first.name) + " (uplink[" +
+                   std::to_string(first.index) + "] on line " + std::to_string(first.line) +
+                   "): a session feeds one uplink");
+        }
+        sessions.emplace_back(*uplink.mirror, Mapped{i, uplink.name, line_of(at)});
+      });
+      // Keys of a capture interface do not go with a mirror session, and the other way round.
+      const auto interface_only = [&](const char* name) {
+        attempt([&] {
+          const Value* v = find(item, name);
+          if (v == nullptr || interface != nullptr || mirror == nullptr) return;
+          fail(*v, prefix + "." + name,
+               "applies to an uplink captured on its own interface; this one is fed by a [[collector]] (" +
+                   std::string(session != nullptr ? "erspan_session" : "gre_key") + " on line " +
+                   std::to_string(line_of(*mirror)) + ")");
+        });
+      };
+      interface_only("direction");
+      interface_only("promiscuous");
+      interface_only("threads");
+      attempt([&] {
+        if (interface == nullptr || mirror == nullptr) return;
+        const bool mirror_later = line_of(*mirror) >= line_of(*interface);
+        const Value& at = mirror_later ? *mirror : *interface;
+        const std::string key =
+            prefix + (!mirror_later ? ".interface" : session != nullptr ? ".erspan_session" : ".gre_key");
+        fail(at, key,
+             "an uplink is captured on its own interface or fed by a [[collector]]'s mirror session, not both "
+             "(interface on line " +
+                 std::to_string(line_of(*interface)) + ", " +
+                 (session != nullptr ? "erspan_session" : "gre_key") + " on line " + std::to_string(line_of(*mirror)) +
+                 ")");
+      });
+      attempt([&] {
+        if (const Value* v = find(item, "threads")) {
+          uplink.threads = static_cast<int>(read_integer(*v, prefix + ".threads", 1, kMaxCaptureThreads));
+        }
       });
       attempt([&] {
         if (const Value* v = find(item, "direction")) {
@@ -757,6 +843,120 @@ class Loader {
         if (const Value* v = find(item, "mirror")) uplink.both_ways = read_choice(*v, prefix + ".mirror", kMirrorKinds) == "both";
       });
       config.uplinks.push_back(std::move(uplink));
+    }
+  }
+
+  // erspan_session (0-1023) with an optional erspan_index, or gre_key (a number or "none").
+  void read_mirror_session(const Value& item, const std::string& prefix, UplinkConfig& uplink) const {
+    const Value* session = find(item, "erspan_session");
+    const Value* index = find(item, "erspan_index");
+    const Value* gre_key = find(item, "gre_key");
+    if (index != nullptr && session == nullptr) {
+      fail(*index, prefix + ".erspan_index",
+           "needs erspan_session: the index (type II) or port ID (type III) narrows an ERSPAN session");
+    }
+    if (session != nullptr && gre_key != nullptr) {
+      const bool key_later = line_of(*gre_key) >= line_of(*session);
+      fail(key_later ? *gre_key : *session, prefix + (key_later ? ".gre_key" : ".erspan_session"),
+           "erspan_session (ERSPAN types II and III) and gre_key (type I and GRE transparent Ethernet bridging) "
+           "name two different sessions; an uplink is fed by one");
+    }
+    if (session != nullptr) {
+      const auto id = static_cast<std::uint16_t>(read_integer(*session, prefix + ".erspan_session", 0, kMaxErspanSession));
+      if (index != nullptr) {
+        const auto n = static_cast<std::uint32_t>(read_integer(*index, prefix + ".erspan_index", 0, kMaxMirrorId));
+        uplink.mirror = capture::MirrorSessionKey::erspan(id, n);
+      } else {
+        uplink.mirror = capture::MirrorSessionKey::erspan(id);
+      }
+    } else if (gre_key != nullptr) {
+      const std::string key = prefix + ".gre_key";
+      if (gre_key->is_string()) {
+        if (gre_key->as_string().str != "none") {
+          fail(*gre_key, key,
+               "expected a key from 0 to 4294967295, or \"none\" for the GRE stream without a key, got " +
+                   quote(gre_key->as_string().str));
+        }
+        uplink.mirror = capture::MirrorSessionKey::unkeyed();
+      } else if (gre_key->is_integer()) {
+        uplink.mirror = capture::MirrorSessionKey::gre(static_cast<std::uint32_t>(read_integer(*gre_key, key, 0, kMaxMirrorId)));
+      } else {
+        fail(*gre_key, key,
+             std::string("expected an integer from 0 to 4294967295 or \"none\", got ") + type_name(*gre_key));
+      }
+    }
+  }
+
+  void read_collectors(const Value& root, Config& config) {
+    const Value* collectors = array_of_tables(root, "collector");
+    if (collectors == nullptr) return;
+    std::unordered_map<std::string, std::pair<std::size_t, const Value*>> names, interfaces;
+    const auto& items = collectors->as_array();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const Value& item = items[i];
+      const std::string prefix = "collector[" + std::to_string(i) + "]";
+      const bool is_table = attempt([&] {
+        if (!item.is_table()) fail(item, prefix, std::string("expected a table, got ") + type_name(item));
+      });
+      if (!is_table) continue;
+      const bool all_known = attempt([&] { reject_unknown_keys(item, prefix, kCollectorKeys); });
+      CollectorConfig collector;
+      attempt([&] {
+        const std::string key = prefix + ".interface";
+        const Value* found = required(item, key, "interface", all_known);
+        if (found == nullptr) return;
+        collector.interface = read_string(*found, key);
+        check_interface_name(*found, key, collector.interface);
+        const auto [first, inserted] = interfaces.try_emplace(collector.interface, i, found);
+        if (!inserted) {
+          fail(*found, key,
+               "interface " + quote(collector.interface) + " is already the collector[" +
+                   std::to_string(first->second.first) + "] on line " + std::to_string(line_of(*first->second.second)) +
+                   " (more threads on one interface: threads)");
+        }
+        const auto uplink = std::find_if(config.uplinks.begin(), config.uplinks.end(),
+                                         [&](const UplinkConfig& u) { return u.interface == collector.interface; });
+        if (uplink != config.uplinks.end()) {
+          fail(*found, key,
+               "interface " + quote(collector.interface) + " is captured by uplink " + quote(uplink->name) +
+                   " already: a collector's interface carries mirrors, an uplink's its own frames");
+        }
+      });
+      attempt([&] {
+        const Value* v = find(item, "name");
+        if (v == nullptr) return;
+        collector.name = read_string(*v, prefix + ".name");
+        check_uplink_name(*v, prefix + ".name", collector.name);
+        const auto [first, inserted] = names.try_emplace(collector.name, i, v);
+        if (!inserted) {
+          fail(*v, prefix + ".name",
+               "duplicate collector name " + quote(collector.name) + " (first used by collector[" +
+                   std::to_string(first->second.first) + "] on line " +
+                   std::to_string(line_of(*first->second.second)) + ")");
+        }
+      });
+      attempt([&] {
+        if (const Value* v = find(item, "promiscuous")) {
+          if (!v->is_boolean()) {
+            fail(*v, prefix + ".promiscuous", std::string("expected a boolean, got ") + type_name(*v));
+          }
+          collector.promiscuous = v->as_boolean();
+        }
+      });
+      attempt([&] {
+        if (const Value* v = find(item, "threads")) {
+          collector.threads = static_cast<int>(read_integer(*v, prefix + ".threads", 1, kMaxCaptureThreads));
+        }
+      });
+      config.collectors.push_back(std::move(collector));
+    }
+    // An unnamed collector is called after its interface, unless another collector has that name.
+    for (CollectorConfig& c : config.collectors) {
+      if (!c.name.empty()) continue;
+      c.name = c.interface;
+      const bool taken = names.contains(c.name);
+      if (taken) c.name += "-" + std::to_string(&c - config.collectors.data());
+      names.try_emplace(c.name, 0, nullptr);
     }
   }
 
@@ -1013,6 +1213,20 @@ std::optional<cam::Duration> parse_duration(const std::string& text) {
   cam::Duration d{};
   if (parse_duration_text(text, d) != DurationStatus::ok) return std::nullopt;
   return d;
+}
+
+void check_runnable(const Config& config, const std::string& path) {
+  if (config.uplinks.empty()) {
+    throw ConfigError(path + ": uplink: 'camwatch run' needs at least one [[uplink]] (see config/camwatch.toml)");
+  }
+  if (config.collectors.empty()) {
+    for (const UplinkConfig& u : config.uplinks) {
+      if (u.fed_by_collector()) {
+        throw ConfigError(path + ": uplink: uplink " + quote(u.name) + " is fed by " + u.mirror->to_string() +
+                          " but no [[collector]] receives the mirrors");
+      }
+    }
+  }
 }
 
 bool is_valid_uplink_name(std::string_view name) {

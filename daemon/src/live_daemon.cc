@@ -218,43 +218,90 @@ class DaemonSink final : public cam::EventSink {
   std::uint64_t suppressed_ = 0;
 };
 
+void add(capture::LiveCaptureStats& to, const capture::LiveCaptureStats& from) {
+  to.frames += from.frames;
+  to.bytes += from.bytes;
+  to.malformed += from.malformed;
+  to.truncated += from.truncated;
+  to.ring_drops += from.ring_drops;
+  to.kernel_drops += from.kernel_drops;
+  to.interface_drops += from.interface_drops;
+  to.nlb_heartbeats += from.nlb_heartbeats;
+  for (int i = 0; i < cam::kNotificationKinds; ++i) to.notifications[i] += from.notifications[i];
+}
+
+void add(capture::MirrorCounters& to, const capture::MirrorCounters& from) {
+  to.frames += from.frames;
+  to.bytes += from.bytes;
+  to.malformed += from.malformed;
+  to.truncated += from.truncated;
+  to.fragments += from.fragments;
+  to.not_mirrored += from.not_mirrored;
+  to.not_ethernet += from.not_ethernet;
+  for (int i = 0; i < capture::kMirrorEncapKinds; ++i) to.mirrored[i] += from.mirrored[i];
+  to.switch_truncated += from.switch_truncated;
+  to.unmapped += from.unmapped;
+}
+
+// One capture thread: a LiveCapture and the ring it fills, which is one source of the merger.
+struct Worker {
+  ObservationMerger::SourceId source = 0;
+  std::unique_ptr<capture::LiveCapture> capture;
+  std::thread thread;
+  std::atomic<bool> finished{false};
+};
+
+// One interface, captured by one thread or by several in a PACKET_FANOUT group: opened,
+// restarted and stopped as one unit, so that the group never runs with a member missing (its
+// frames would be lost to the kernel's hash) or with two groups at once (seen twice).
+struct CaptureGroup {
+  std::vector<ObservationMerger::SourceId> sources;  // a ring per thread, kept across restarts
+  std::vector<std::unique_ptr<Worker>> workers;       // running captures; empty when not capturing
+  SteadyClock::time_point retry_at{};
+  std::string waiting_reason;  // why it is not capturing, logged once per reason
+  bool ever_opened = false;
+  std::uint64_t restarts = 0;
+  capture::LiveCaptureStats earlier;        // totals of the captures that ended (restarts)
+  std::vector<std::uint64_t> thread_frames;  // frames per thread of the captures that ended
+
+  bool capturing() const { return !workers.empty(); }
+  bool any_finished() const {
+    return std::any_of(workers.begin(), workers.end(),
+                       [](const auto& w) { return w->finished.load(std::memory_order_acquire); });
+  }
+  capture::LiveCaptureStats totals() const {
+    capture::LiveCaptureStats t = earlier;
+    for (const auto& w : workers) add(t, w->capture->stats());
+    return t;
+  }
+  // "1200 + 980 + 1310": frames per thread since start, for the stop line.
+  std::string frames_per_thread() const {
+    std::vector<std::uint64_t> n = thread_frames;
+    n.resize(std::max(n.size(), workers.size()));
+    for (std::size_t k = 0; k < workers.size(); ++k) n[k] += workers[k]->capture->stats().frames;
+    std::string out;
+    for (const std::uint64_t f : n) out += (out.empty() ? "" : " + ") + std::to_string(f);
+    return out;
+  }
+};
+
 struct Uplink {
   cam::UplinkId id = 0;
   UplinkConfig config;
   bool configured = true;  // false once a reload removed it (its id stays reserved)
   bool link_up = true;
-  std::unique_ptr<capture::SpscRing<cam::Observation>> ring;
-  std::unique_ptr<capture::LiveCapture> capture;
-  std::thread thread;
-  std::atomic<bool> finished{false};
-  capture::LiveCapture::EndReason end_reason = capture::LiveCapture::EndReason::stopped;
-  SteadyClock::time_point retry_at{};
-  std::string waiting_reason;  // why it is not capturing, logged once per reason
-  bool ever_opened = false;
-  std::uint64_t capture_restarts = 0;
-  std::size_t ring_peak = 0;  // fullest the ring was seen since the last metrics snapshot
-  capture::LiveCaptureStats earlier;  // totals of captures that ended (restarts)
+  CaptureGroup group;                     // its own interface; idle when a collector feeds it
+  capture::LiveCaptureStats fed_earlier;  // frames collectors decapsulated for it, captures that ended
+};
 
-  capture::LiveCaptureStats totals() const {
-    capture::LiveCaptureStats t = earlier;
-    if (capture) {
-      const capture::LiveCaptureStats now = capture->stats();
-      t.frames += now.frames;
-      t.bytes += now.bytes;
-      t.malformed += now.malformed;
-      t.truncated += now.truncated;
-      t.ring_drops += now.ring_drops;
-      t.kernel_drops += now.kernel_drops;
-      t.interface_drops += now.interface_drops;
-      t.nlb_heartbeats += now.nlb_heartbeats;
-      for (int i = 0; i < cam::kNotificationKinds; ++i) t.notifications[i] += now.notifications[i];
-    }
-    return t;
-  }
-  void retire_capture() {
-    earlier = totals();
-    capture.reset();
-  }
+struct Collector {
+  CollectorConfig config;
+  bool configured = true;
+  bool link_up = true;
+  CaptureGroup group;
+  std::shared_ptr<const capture::MirrorRouting> routing;  // the running captures' session map
+  capture::MirrorCounters earlier_mirror;                 // of the captures that ended
+  std::vector<capture::MirrorSessionKey> logged_unmapped;  // sessions logged (since the last reload)
 };
 
 struct LinkEvent {
@@ -274,16 +321,19 @@ class Daemon {
         sink_(writer_, names_),
         analyzer_(analyzer_config(config_, config_names(config_)), sink_),
         tracker_(analyzer_.tracker()),
-        merger_(static_cast<std::size_t>(config_.capture.ring_entries)) {}
+        merger_(static_cast<std::size_t>(config_.capture.ring_entries)),
+        ring_entries_(static_cast<std::size_t>(config_.capture.ring_entries)) {}
 
   ~Daemon() {
-    // Also on an exception: no capture thread may outlive its Uplink (std::terminate).
-    for (auto& u : uplinks_) {
-      if (u->capture) u->capture->stop();
-    }
-    for (auto& u : uplinks_) {
-      if (u->thread.joinable()) u->thread.join();
-    }
+    // Also on an exception: no capture thread may outlive its Worker (std::terminate).
+    for_each_group([](CaptureGroup& g) {
+      for (auto& w : g.workers) w->capture->stop();
+    });
+    for_each_group([](CaptureGroup& g) {
+      for (auto& w : g.workers) {
+        if (w->thread.joinable()) w->thread.join();
+      }
+    });
     if (signal_fd_ >= 0) ::close(signal_fd_);
   }
   Daemon(const Daemon&) = delete;
@@ -294,6 +344,7 @@ class Daemon {
     writer_.set_vendors(&vendors_);
     metrics_auth_ = metrics_auth(config_);  // before dropping privileges: the file may be root's
     for (const UplinkConfig& u : config_.uplinks) add_uplink(u);
+    for (const CollectorConfig& c : config_.collectors) add_collector(c);
     writer_.set_uplink_names(names_);
     load_state();
     try {
@@ -304,7 +355,10 @@ class Daemon {
 
     // Open every capture while still privileged, then drop privileges, then start threads:
     // capabilities are per thread, so the drop must come before any thread exists.
-    for (auto& u : uplinks_) open_capture(*u, /*at_startup=*/true);
+    for (auto& u : uplinks_) {
+      if (!u->config.fed_by_collector()) open_uplink(*u, /*at_startup=*/true);
+    }
+    for (auto& c : collectors_) open_collector(*c, /*at_startup=*/true);
     if (!config_.user.empty() && geteuid() == 0) {
       // What root created must stay writable after the drop (SIGHUP reopens the events file).
       const std::string socket_dir =
@@ -324,12 +378,19 @@ class Daemon {
     }
     open_control_socket();
     for (auto& u : uplinks_) {
-      if (u->capture) spawn(*u);
+      if (u->group.capturing()) spawn(u->group, "uplink " + u->config.name, u->config.interface);
+    }
+    for (auto& c : collectors_) {
+      if (c->group.capturing()) spawn(c->group, "collector " + c->config.name, c->config.interface);
     }
     report_initial_link_states();
 
     sd_notify(0, "READY=1");
-    spdlog::info("camwatch {} started: {} uplinks, events to {}", kVersion, uplinks_.size(), events_.path());
+    spdlog::info("camwatch {} started: {} uplinks{}, events to {}", kVersion, uplinks_.size(),
+                 collectors_.empty() ? std::string()
+                                     : ", " + std::to_string(collectors_.size()) +
+                                           (collectors_.size() == 1 ? " collector" : " collectors"),
+                 events_.path());
     std::uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
 
@@ -341,6 +402,7 @@ class Daemon {
       wait_for_work();
       handle_links();
       supervise_captures();
+      log_unmapped_sessions();
       check_clock_step();
       feed_tracker(realtime_now() - config_.capture.merge_holdback);
       const auto now = SteadyClock::now();
@@ -369,21 +431,40 @@ class Daemon {
 
     sd_notify(0, "STOPPING=1");
     spdlog::info("stopping: draining captures and saving the table");
-    for (auto& u : uplinks_) {
-      if (u->capture) u->capture->stop();  // all drain at once, then join one by one
-    }
-    for (auto& u : uplinks_) stop_capture(*u);
+    for_each_group([](CaptureGroup& g) {
+      for (auto& w : g.workers) w->capture->stop();  // all drain at once, then join one by one
+    });
+    for_each_group([&](CaptureGroup& g) { join_and_pull(g); });
+    log_unmapped_sessions();
     // Every ring emptied, not just what fits in staging once.
     for (;;) {
       feed_tracker(cam::PacketTime::max());
       std::size_t left = 0;
-      for (auto& u : uplinks_) left += u->ring->size();
+      for (const auto& ring : rings_) left += ring->size();
       if (left == 0) break;
     }
     for (auto& u : uplinks_) {
-      const capture::LiveCaptureStats t = u->totals();
-      spdlog::info("uplink {}: {} frames, {} malformed, {} kernel drops, {} interface drops, {} ring drops",
-                   u->config.name, t.frames, t.malformed, t.kernel_drops, t.interface_drops, t.ring_drops);
+      if (!u->configured) continue;
+      if (u->config.fed_by_collector()) {
+        const capture::LiveCaptureStats t = fed_totals(*u);
+        spdlog::info("uplink {}: {} frames from collectors, {} malformed", u->config.name, t.frames, t.malformed);
+        continue;
+      }
+      const capture::LiveCaptureStats t = u->group.totals();
+      spdlog::info("uplink {}: {} frames, {} malformed, {} kernel drops, {} interface drops, {} ring drops{}",
+                   u->config.name, t.frames, t.malformed, t.kernel_drops, t.interface_drops, t.ring_drops,
+                   threads_note(u->group));
+    }
+    for (auto& c : collectors_) {
+      if (!c->configured) continue;
+      const capture::MirrorCounters m = mirror_totals(*c);
+      const capture::LiveCaptureStats t = c->group.totals();
+      std::uint64_t mirrored = 0;
+      for (const std::uint64_t n : m.mirrored) mirrored += n;
+      spdlog::info("collector {}: {} frames: {} mapped, {} unmapped, {} not mirrored, {} fragments, {} malformed; {} kernel "
+                   "drops, {} interface drops, {} ring drops{}",
+                   c->config.name, m.frames, mirrored - m.unmapped, m.unmapped, m.not_mirrored, m.fragments, m.malformed,
+                   t.kernel_drops, t.interface_drops, t.ring_drops, threads_note(c->group));
     }
     analyzer_.finish();
     save_state();
@@ -394,11 +475,23 @@ class Daemon {
   }
 
  private:
-  // ---- uplinks and captures ----
+  // ---- uplinks, collectors and their captures ----
+
+  template <typename Fn>
+  void for_each_group(Fn&& fn) {
+    for (auto& u : uplinks_) fn(u->group);
+    for (auto& c : collectors_) fn(c->group);
+  }
 
   Uplink* find_uplink(const std::string& name) {
     for (auto& u : uplinks_)
       if (u->config.name == name) return u.get();
+    return nullptr;
+  }
+
+  Collector* find_collector(const std::string& name) {
+    for (auto& c : collectors_)
+      if (c->config.name == name) return c.get();
     return nullptr;
   }
 
@@ -411,79 +504,266 @@ class Daemon {
     auto u = std::make_unique<Uplink>();
     u->id = static_cast<cam::UplinkId>(uplinks_.size());
     u->config = c;
-    u->ring = std::make_unique<capture::SpscRing<cam::Observation>>(static_cast<std::size_t>(config_.capture.ring_entries));
     names_.push_back(c.name);
     uplinks_.push_back(std::move(u));
     sink_.add_uplinks(uplinks_.size());
   }
 
-  bool open_capture(Uplink& u, bool at_startup) {
+  void add_collector(const CollectorConfig& c) {
+    if (Collector* existing = find_collector(c.name)) {
+      existing->config = c;
+      existing->configured = true;
+      return;
+    }
+    auto collector = std::make_unique<Collector>();
+    collector->config = c;
+    collectors_.push_back(std::move(collector));
+  }
+
+  // Rings are made once per source and kept (their capacity is fixed at start: ring_entries):
+  // a group that restarts, even with more threads, reuses its own.
+  void reserve_sources(CaptureGroup& g, int threads) {
+    while (g.sources.size() < static_cast<std::size_t>(threads)) {
+      g.sources.push_back(static_cast<ObservationMerger::SourceId>(rings_.size()));
+      rings_.push_back(std::make_unique<capture::SpscRing<cam::Observation>>(ring_entries_));
+      ring_peaks_.push_back(0);
+    }
+  }
+
+  capture::LiveCaptureOptions capture_options(const std::string& interface) const {
     capture::LiveCaptureOptions o;
-    o.interface = u.config.interface;
-    o.direction = to_capture(u.config.direction);
-    o.promiscuous = u.config.promiscuous;
+    o.interface = interface;
     o.snaplen = config_.capture.snaplen;
     o.buffer_bytes = static_cast<int>(config_.capture.buffer_bytes);
     // The kernel hands a partly filled block over after poll_timeout: keep it well inside the
     // merge hold-back so a quiet uplink's frames are not released after newer ones.
     o.poll_timeout = std::clamp(std::chrono::duration_cast<milliseconds>(config_.capture.merge_holdback) / 3,
                                 milliseconds(1), milliseconds(100));
+    return o;
+  }
+
+  // Opens `threads` captures of one interface, joined in a PACKET_FANOUT group when more than
+  // one: all of them or none (a failure closes the ones already open, and the group is retried).
+  bool open_group(CaptureGroup& g, const std::string& label, capture::LiveCaptureOptions o, int threads,
+                  cam::UplinkId uplink, bool at_startup) {
+    reserve_sources(g, threads);
+    std::vector<std::unique_ptr<Worker>> workers;
     try {
-      u.capture = std::make_unique<capture::LiveCapture>(o, u.id, *u.ring);
-      u.waiting_reason.clear();
-      if (u.ever_opened) ++u.capture_restarts;
-      u.ever_opened = true;
-      return true;
+      o.fanout = threads > 1 ? capture::FanoutMode::create : capture::FanoutMode::none;
+      for (int k = 0; k < threads; ++k) {
+        auto w = std::make_unique<Worker>();
+        w->source = g.sources[static_cast<std::size_t>(k)];
+        w->capture = std::make_unique<capture::LiveCapture>(o, uplink, *rings_[w->source]);
+        if (k == 0 && threads > 1) {
+          o.fanout = capture::FanoutMode::join;
+          o.fanout_group = w->capture->fanout_group();
+        }
+        workers.push_back(std::move(w));
+      }
     } catch (const capture::LiveCaptureError& e) {
       if (e.kind() == capture::LiveCaptureErrorKind::permission && at_startup) throw StartupPermissionError(e.what());
-      if (u.waiting_reason != e.what()) {
-        spdlog::warn("uplink {}: not capturing: {}; retrying until the interface is back", u.config.name, e.what());
-        u.waiting_reason = e.what();
+      if (g.waiting_reason != e.what()) {
+        spdlog::warn("{}: not capturing: {}; retrying until the interface is back", label, e.what());
+        g.waiting_reason = e.what();
       }
-      u.retry_at = SteadyClock::now() + seconds(2);
+      g.retry_at = SteadyClock::now() + seconds(2);
       return false;
+    }
+    g.workers = std::move(workers);
+    g.waiting_reason.clear();
+    if (g.ever_opened) ++g.restarts;
+    g.ever_opened = true;
+    return true;
+  }
+
+  bool open_uplink(Uplink& u, bool at_startup) {
+    capture::LiveCaptureOptions o = capture_options(u.config.interface);
+    o.direction = to_capture(u.config.direction);
+    o.promiscuous = u.config.promiscuous;
+    return open_group(u.group, "uplink " + u.config.name, o, capture_threads(u.config.threads, config_.capture), u.id,
+                      at_startup);
+  }
+
+  // The session map of every configured uplink a collector feeds, to the uplinks' ids.
+  std::shared_ptr<const capture::MirrorRouting> make_routing() const {
+    auto routing = std::make_shared<capture::MirrorRouting>();
+    std::vector<capture::MirrorSessionMap::Entry> entries;
+    for (const auto& u : uplinks_) {
+      if (!u->configured || !u->config.mirror) continue;
+      entries.push_back({*u->config.mirror, static_cast<cam::UplinkId>(routing->uplinks.size())});
+      routing->uplinks.push_back(u->id);
+    }
+    routing->sessions = capture::MirrorSessionMap(std::move(entries));  // the config refused duplicates
+    return routing;
+  }
+
+  bool open_collector(Collector& c, bool at_startup) {
+    capture::LiveCaptureOptions o = capture_options(c.config.interface);
+    o.direction = capture::Direction::in;
+    o.promiscuous = c.config.promiscuous;
+    // The mirrored frame comes after up to ~120 bytes of encapsulation (outer tags, IPv6 with
+    // extension headers, GRE with every option, ERSPAN III with its subheader).
+    o.snaplen = std::min(o.snaplen + kCollectorSnaplenHeadroom, 65535);
+    c.routing = make_routing();
+    o.mirror = c.routing;
+    return open_group(c.group, "collector " + c.config.name, o, capture_threads(c.config.threads, config_.capture),
+                      cam::kNoUplink, at_startup);
+  }
+
+  void spawn(CaptureGroup& g, const std::string& label, const std::string& interface) {
+    for (auto& w : g.workers) {
+      Worker* p = w.get();
+      p->finished.store(false, std::memory_order_relaxed);
+      p->thread = std::thread([p] {
+        p->capture->run();
+        p->finished.store(true, std::memory_order_release);
+      });
+    }
+    if (g.workers.size() == 1) {
+      spdlog::info("{}: capturing on {}", label, interface);
+    } else {
+      spdlog::info("{}: capturing on {} with {} threads (PACKET_FANOUT group {})", label, interface, g.workers.size(),
+                   g.workers.front()->capture->fanout_group());
     }
   }
 
-  void spawn(Uplink& u) {
-    u.finished.store(false, std::memory_order_relaxed);
-    Uplink* p = &u;
-    u.thread = std::thread([p] {
-      p->end_reason = p->capture->run();
-      p->finished.store(true, std::memory_order_release);
-    });
-    spdlog::info("uplink {}: capturing on {}", u.config.name, u.config.interface);
+  // Stops every thread of the group (all first, so they drain at once), joins them and keeps
+  // what they captured. The captures stay for retire_*() to count.
+  void join_and_pull(CaptureGroup& g) {
+    for (auto& w : g.workers) w->capture->stop();
+    for (auto& w : g.workers) {
+      if (w->thread.joinable()) w->thread.join();
+      merger_.pull(w->source, *rings_[w->source]);
+    }
   }
 
-  void stop_capture(Uplink& u) {
-    if (!u.capture) return;
-    u.capture->stop();
-    if (u.thread.joinable()) u.thread.join();
-    merger_.pull(u.id, *u.ring);  // keep what it captured
-    u.retire_capture();
+  void retire_group(CaptureGroup& g) {
+    g.earlier = g.totals();
+    g.thread_frames.resize(std::max(g.thread_frames.size(), g.workers.size()));
+    for (std::size_t k = 0; k < g.workers.size(); ++k) g.thread_frames[k] += g.workers[k]->capture->stats().frames;
+    g.workers.clear();
+  }
+
+  void retire_collector(Collector& c) {
+    drain_unmapped(c);
+    for (auto& w : c.group.workers) {
+      add(c.earlier_mirror, w->capture->mirror_stats());
+      for (std::size_t i = 0; c.routing && i < c.routing->uplinks.size(); ++i) {
+        add(uplinks_[c.routing->uplinks[i]]->fed_earlier, w->capture->uplink_stats(i));
+      }
+    }
+    retire_group(c.group);
+    c.routing.reset();
+  }
+
+  void stop_uplink(Uplink& u) {
+    join_and_pull(u.group);
+    retire_group(u.group);
+  }
+
+  void stop_collector(Collector& c) {
+    join_and_pull(c.group);
+    retire_collector(c);
+  }
+
+  // The uplink's frames decapsulated by the collectors, those that ended included.
+  capture::LiveCaptureStats fed_totals(const Uplink& u) const {
+    capture::LiveCaptureStats t = u.fed_earlier;
+    for (const auto& c : collectors_) {
+      for (std::size_t i = 0; c->routing && i < c->routing->uplinks.size(); ++i) {
+        if (c->routing->uplinks[i] != u.id) continue;
+        for (const auto& w : c->group.workers) add(t, w->capture->uplink_stats(i));
+      }
+    }
+    return t;
+  }
+
+  static capture::MirrorCounters mirror_totals(const Collector& c) {
+    capture::MirrorCounters m = c.earlier_mirror;
+    for (const auto& w : c.group.workers) add(m, w->capture->mirror_stats());
+    return m;
+  }
+
+  static std::string threads_note(const CaptureGroup& g) {
+    if (g.sources.size() <= 1) return "";
+    return " (" + std::to_string(g.sources.size()) + " threads: " + g.frames_per_thread() + " frames)";
   }
 
   void supervise_captures() {
     const auto now = SteadyClock::now();
     for (auto& up : uplinks_) {
       Uplink& u = *up;
-      if (u.capture && u.finished.load(std::memory_order_acquire)) {
-        const std::string why = u.capture->error();
-        if (u.thread.joinable()) u.thread.join();
-        merger_.pull(u.id, *u.ring);
-        u.retire_capture();
+      if (u.group.capturing() && u.group.any_finished()) {
+        const std::string why = first_error(u.group);
+        stop_uplink(u);  // the whole group: its other threads alone would miss the hash's share
         spdlog::warn("uplink {}: capture on {} ended: {}", u.config.name, u.config.interface,
                      why.empty() ? "interface gone" : why);
-        u.retry_at = now + seconds(1);
+        u.group.retry_at = now + seconds(1);
         if (u.link_up) queue_link(u, false);
       }
-      if (!u.capture && u.configured && now >= u.retry_at) {
-        if (open_capture(u, false)) {
-          spawn(u);
+      if (!u.group.capturing() && u.configured && !u.config.fed_by_collector() && now >= u.group.retry_at) {
+        if (open_uplink(u, false)) {
+          spawn(u.group, "uplink " + u.config.name, u.config.interface);
           refresh_link(u);
         }
       }
     }
+    for (auto& cp : collectors_) {
+      Collector& c = *cp;
+      if (c.group.capturing() && c.group.any_finished()) {
+        const std::string why = first_error(c.group);
+        stop_collector(c);
+        spdlog::warn("collector {}: capture on {} ended: {}", c.config.name, c.config.interface,
+                     why.empty() ? "interface gone" : why);
+        c.group.retry_at = now + seconds(1);
+        c.link_up = false;
+      }
+      if (!c.group.capturing() && c.configured && now >= c.group.retry_at) {
+        if (open_collector(c, false)) {
+          spawn(c.group, "collector " + c.config.name, c.config.interface);
+          refresh_link(c);
+        }
+      }
+    }
+  }
+
+  static std::string first_error(const CaptureGroup& g) {
+    for (const auto& w : g.workers) {
+      if (w->finished.load(std::memory_order_acquire)) return w->capture->error();
+    }
+    return "";
+  }
+
+  // The first frame of each session no uplink maps, logged once per collector and session (the
+  // frames are counted in camwatch_collector_frames_total{result="unmapped"}).
+  void log_unmapped_sessions() {
+    for (auto& c : collectors_) drain_unmapped(*c);
+  }
+
+  void drain_unmapped(Collector& c) {
+    for (auto& w : c.group.workers) {
+      capture::MirrorSessionKey keys[16];
+      for (std::size_t n; (n = w->capture->take_unmapped_sessions(keys, std::size(keys))) > 0;) {
+        for (std::size_t i = 0; i < n; ++i) log_unmapped(c, keys[i]);
+      }
+    }
+  }
+
+  void log_unmapped(Collector& c, const capture::MirrorSessionKey& first_frame) {
+    capture::MirrorSessionKey session = first_frame;
+    session.has_index = false;
+    session.index = 0;
+    if (std::find(c.logged_unmapped.begin(), c.logged_unmapped.end(), session) != c.logged_unmapped.end()) return;
+    c.logged_unmapped.push_back(session);
+    std::string hint;
+    switch (session.kind) {
+      case capture::MirrorSessionKey::Kind::erspan_session: hint = "erspan_session = " + std::to_string(session.id); break;
+      case capture::MirrorSessionKey::Kind::gre_key: hint = "gre_key = " + std::to_string(session.id); break;
+      case capture::MirrorSessionKey::Kind::unkeyed_gre: hint = "gre_key = \"none\""; break;
+    }
+    spdlog::warn("collector {}: frames of {} map to no uplink (the first: {}); they are counted, not learned. To "
+                 "watch that port, add {} to an [[uplink]]",
+                 c.config.name, session.to_string(), first_frame.to_string(), hint);
   }
 
   // ---- link state ----
@@ -493,32 +773,59 @@ class Daemon {
     link_events_.push_back(LinkEvent{realtime_now(), u.id, up});
   }
 
+  std::optional<bool> query_link(const std::string& interface, const std::string& label) {
+    if (!link_monitor_) return std::nullopt;
+    try {
+      return link_monitor_->query(interface).state == capture::LinkState::up;
+    } catch (const std::exception& e) {
+      spdlog::debug("{}: link state query failed: {}", label, e.what());
+      return std::nullopt;
+    }
+  }
+
   // The kernel's word on the uplink's link: an interface can be opened (administratively up)
   // and still have no carrier. Without a link monitor an open capture counts as up.
   void refresh_link(Uplink& u) {
-    bool up = u.capture != nullptr;
-    if (link_monitor_) {
-      try {
-        up = link_monitor_->query(u.config.interface).state == capture::LinkState::up;
-      } catch (const std::exception& e) {
-        spdlog::debug("uplink {}: link state query failed: {}", u.config.name, e.what());
-      }
-    }
+    const bool up = query_link(u.config.interface, "uplink " + u.config.name).value_or(u.group.capturing());
     if (up != u.link_up) queue_link(u, up);
   }
 
+  // A collector's link is logged and exported, but never told to the analysis as its uplinks'
+  // link: the mirrored switch ports may well be up while the collector is not.
+  void refresh_link(Collector& c) {
+    set_collector_link(c, query_link(c.config.interface, "collector " + c.config.name).value_or(c.group.capturing()));
+  }
+
+  void set_collector_link(Collector& c, bool up) {
+    if (up == c.link_up) return;
+    c.link_up = up;
+    if (up) {
+      spdlog::info("collector {} is up", c.config.name);
+    } else {
+      spdlog::warn("collector {} is down: its uplinks are not seen until it returns", c.config.name);
+    }
+  }
+
   void report_initial_link_states() {
-    for (auto& u : uplinks_) refresh_link(*u);
+    for (auto& u : uplinks_) {
+      if (!u->config.fed_by_collector()) refresh_link(*u);
+    }
+    for (auto& c : collectors_) refresh_link(*c);
   }
 
   void handle_links() {
     if (!link_monitor_) return;
-    link_monitor_->drain([&](const capture::LinkChange& c) {
+    link_monitor_->drain([&](const capture::LinkChange& change) {
+      const bool up = change.state == capture::LinkState::up;
       for (auto& u : uplinks_) {
-        if (!u->configured || u->config.interface != c.interface) continue;
-        const bool up = c.state == capture::LinkState::up;
+        if (!u->configured || u->config.fed_by_collector() || u->config.interface != change.interface) continue;
         if (up != u->link_up) queue_link(*u, up);
-        if (up && !u->capture) u->retry_at = SteadyClock::now();  // reopen at once
+        if (up && !u->group.capturing()) u->group.retry_at = SteadyClock::now();  // reopen at once
+      }
+      for (auto& c : collectors_) {
+        if (!c->configured || c->config.interface != change.interface) continue;
+        set_collector_link(*c, up);
+        if (up && !c->group.capturing()) c->group.retry_at = SteadyClock::now();
       }
     });
   }
@@ -526,11 +833,13 @@ class Daemon {
   // ---- the tracker ----
 
   void feed_tracker(cam::PacketTime cutoff) {
-    for (auto& u : uplinks_) {
-      u->ring_peak = std::max(u->ring_peak, u->ring->size());
-      merger_.pull(u->id, *u->ring);
+    for (std::size_t s = 0; s < rings_.size(); ++s) {
+      ring_peaks_[s] = std::max(ring_peaks_[s], rings_[s]->size());
+      merger_.pull(static_cast<ObservationMerger::SourceId>(s), *rings_[s]);
     }
-    for (auto& u : uplinks_) cutoff = merger_.limit_cutoff(u->id, *u->ring, cutoff);
+    for (std::size_t s = 0; s < rings_.size(); ++s) {
+      cutoff = merger_.limit_cutoff(static_cast<ObservationMerger::SourceId>(s), *rings_[s], cutoff);
+    }
     auto observe = [&](const cam::Observation& o) { analyzer_.observe(o); };
     while (!link_events_.empty() && link_events_.front().time <= cutoff) {
       const LinkEvent e = link_events_.front();
@@ -629,7 +938,7 @@ class Daemon {
     std::optional<exporters::BasicAuth> next_auth;
     try {
       next = load_config(config_path_);
-      if (next.uplinks.empty()) throw ConfigError(config_path_ + ": uplink: 'camwatch run' needs at least one [[uplink]]");
+      check_runnable(next, config_path_);
       next_auth = metrics_auth(next);
     } catch (const std::exception& e) {
       spdlog::error("reload failed, keeping the running configuration: {}", e.what());
@@ -646,15 +955,44 @@ class Daemon {
     const CaptureConfig& a = config_.capture;
     const CaptureConfig& b = next.capture;
     const bool capture_changed = a.snaplen != b.snaplen || a.buffer_bytes != b.buffer_bytes ||
-                                 a.merge_holdback != b.merge_holdback;
+                                 a.merge_holdback != b.merge_holdback ||
+                                 a.threads_per_interface != b.threads_per_interface;
     if (a.ring_entries != b.ring_entries) spdlog::warn("[capture] ring_entries changed: takes effect after a restart");
     next.capture.ring_entries = a.ring_entries;
+    // The collectors' session map changes with any uplink fed by one: they restart with the new map.
+    const auto mirrored = [](const std::vector<UplinkConfig>& uplinks) {
+      std::vector<std::pair<std::string, capture::MirrorSessionKey>> out;
+      for (const UplinkConfig& u : uplinks) {
+        if (u.mirror) out.emplace_back(u.name, *u.mirror);
+      }
+      return out;
+    };
+    const bool routing_changed = mirrored(config_.uplinks) != mirrored(next.uplinks);
+    // Collectors first: a stopped collector hands over the frames it captured for its uplinks
+    // before any of those uplinks is forgotten below.
+    for (auto& c : collectors_) {
+      const auto it = std::find_if(next.collectors.begin(), next.collectors.end(),
+                                   [&](const CollectorConfig& n) { return n.name == c->config.name; });
+      if (it == next.collectors.end()) {
+        if (c->configured) {
+          stop_collector(*c);
+          spdlog::info("collector {} removed", c->config.name);
+        }
+        c->configured = false;
+      } else if (!(*it == c->config) || !c->configured || capture_changed || routing_changed) {
+        stop_collector(*c);
+        c->config = *it;
+        c->configured = true;
+        c->group.retry_at = SteadyClock::now();
+      }
+      c->logged_unmapped.clear();  // a session still unmapped is named again
+    }
     for (auto& u : uplinks_) {
       const auto it = std::find_if(next.uplinks.begin(), next.uplinks.end(),
                                    [&](const UplinkConfig& c) { return c.name == u->config.name; });
       if (it == next.uplinks.end()) {
         if (u->configured) {
-          stop_capture(*u);
+          stop_uplink(*u);
           // Its stations are forgotten, as a restart without it would: otherwise renaming an
           // uplink would report every station behind it as moving to the new name.
           feed_tracker(realtime_now() - config_.capture.merge_holdback);
@@ -663,17 +1001,24 @@ class Daemon {
         }
         u->configured = false;
       } else if (!(*it == u->config) || !u->configured || capture_changed) {
-        stop_capture(*u);
+        stop_uplink(*u);
         u->config = *it;
         u->configured = true;
-        u->retry_at = SteadyClock::now();
+        u->group.retry_at = SteadyClock::now();
       }
     }
     for (const UplinkConfig& c : next.uplinks) {
       if (find_uplink(c.name) == nullptr) {
         add_uplink(c);
-        uplinks_.back()->retry_at = SteadyClock::now();
+        uplinks_.back()->group.retry_at = SteadyClock::now();
         spdlog::info("uplink {} added", c.name);
+      }
+    }
+    for (const CollectorConfig& c : next.collectors) {
+      if (find_collector(c.name) == nullptr) {
+        add_collector(c);
+        collectors_.back()->group.retry_at = SteadyClock::now();
+        spdlog::info("collector {} added", c.name);
       }
     }
     // The analyses after the uplinks: both-ways mirrors are found by the names of the ids.
@@ -729,32 +1074,64 @@ class Daemon {
     m.update_time_s = wall_seconds();
     m.version = kVersion;
     m.libpcap_version = libpcap_version_;
+    // An uplink fed by collectors is seen while one of them has carrier / captures.
+    const bool a_collector_is_up = std::any_of(collectors_.begin(), collectors_.end(),
+                                               [](const auto& c) { return c->configured && c->link_up; });
+    const bool a_collector_captures = std::any_of(collectors_.begin(), collectors_.end(),
+                                                  [](const auto& c) { return c->configured && c->group.capturing(); });
     for (auto& u : uplinks_) {
-      if (!u->configured) {
-        u->ring_peak = 0;
-        continue;
-      }
-      const capture::LiveCaptureStats t = u->totals();
+      if (!u->configured) continue;
+      const bool fed = u->config.fed_by_collector();
+      const capture::LiveCaptureStats t = fed ? fed_totals(*u) : u->group.totals();
       exporters::UplinkMetrics x;
       x.name = u->config.name;
-      x.link_up = u->link_up;
-      x.capture_up = u->capture != nullptr;
+      x.link_up = fed ? a_collector_is_up : u->link_up;
+      x.capture_up = fed ? a_collector_captures : u->group.capturing();
       x.frames = t.frames;
       x.bytes = t.bytes;
       x.kernel_drops = t.kernel_drops;
       x.interface_drops = t.interface_drops;
       x.ring_drops = t.ring_drops;
-      x.ring_fill_ratio = static_cast<double>(std::max(u->ring_peak, u->ring->size())) /
-                          static_cast<double>(u->ring->capacity());
-      u->ring_peak = 0;
+      x.ring_fill_ratio = fed ? 0.0 : fill_ratio(u->group);
       x.malformed = t.malformed;
       x.truncated = t.truncated;
       std::copy(std::begin(t.notifications), std::end(t.notifications), std::begin(x.notifications));
       x.nlb_heartbeats = t.nlb_heartbeats;
-      x.capture_restarts = u->capture_restarts;
+      x.capture_restarts = u->group.restarts;
       m.uplinks.push_back(std::move(x));
       m.uplink_ids.push_back(u->id);
     }
+    for (auto& c : collectors_) {
+      if (!c->configured) continue;
+      const capture::MirrorCounters mirror = mirror_totals(*c);
+      const capture::LiveCaptureStats t = c->group.totals();
+      exporters::CollectorMetrics x;
+      x.name = c->config.name;
+      x.link_up = c->link_up;
+      x.capture_up = c->group.capturing();
+      x.bytes = mirror.bytes;
+      std::uint64_t mirrored = 0;
+      for (int e = 0; e < exporters::CollectorMetrics::kEncaps; ++e) {
+        // capture::MirrorEncap: none first, then the four encapsulations in the exporter's order.
+        x.mirrored[e] = mirror.mirrored[e + 1];
+        mirrored += x.mirrored[e];
+      }
+      x.unmapped = mirror.unmapped;
+      x.mapped = mirrored - mirror.unmapped;
+      x.not_mirrored = mirror.not_mirrored;
+      x.fragments = mirror.fragments;
+      x.not_ethernet = mirror.not_ethernet;
+      x.truncated = mirror.truncated;
+      x.malformed = mirror.malformed;
+      x.switch_truncated = mirror.switch_truncated;
+      x.kernel_drops = t.kernel_drops;
+      x.interface_drops = t.interface_drops;
+      x.ring_drops = t.ring_drops;
+      x.ring_fill_ratio = fill_ratio(c->group);
+      x.capture_restarts = c->group.restarts;
+      m.collectors.push_back(std::move(x));
+    }
+    std::fill(ring_peaks_.begin(), ring_peaks_.end(), 0);
     m.moves = sink_.moves();
     m.tracker = tracker_.stats();
     m.max_entries = tracker_.config().max_entries;
@@ -814,11 +1191,23 @@ class Daemon {
     throw std::runtime_error("unknown request '" + std::string(request.substr(0, 40)) + "'");
   }
 
+  // The fullest of the group's rings since the last snapshot, 0 to 1.
+  double fill_ratio(const CaptureGroup& g) const {
+    double fullest = 0;
+    for (const ObservationMerger::SourceId source : g.sources) {
+      const std::size_t peak = std::max(ring_peaks_[source], rings_[source]->size());
+      fullest = std::max(fullest, static_cast<double>(peak) / static_cast<double>(rings_[source]->capacity()));
+    }
+    return fullest;
+  }
+
   void notify_status() {
     std::size_t capturing = 0, configured = 0;
+    const bool a_collector_captures =
+        std::any_of(collectors_.begin(), collectors_.end(), [](const auto& c) { return c->group.capturing(); });
     for (auto& u : uplinks_) {
       configured += u->configured ? 1 : 0;
-      capturing += u->capture ? 1 : 0;
+      capturing += (u->config.fed_by_collector() ? a_collector_captures : u->group.capturing()) ? 1 : 0;
     }
     const cam::TrackerStats& s = tracker_.stats();
     const std::string status = "STATUS=" + std::to_string(capturing) + "/" + std::to_string(configured) +
@@ -838,7 +1227,12 @@ class Daemon {
   cam::Analyzer analyzer_;
   cam::Tracker& tracker_;  // analyzer_'s: the table, its stats and its configuration
   ObservationMerger merger_;
-  std::vector<std::unique_ptr<Uplink>> uplinks_;
+  const std::size_t ring_entries_;  // [capture] ring_entries at start: rings are made once
+  // One ring per capture thread, by merger source id; kept for the life of the process.
+  std::vector<std::unique_ptr<capture::SpscRing<cam::Observation>>> rings_;
+  std::vector<std::size_t> ring_peaks_;  // fullest each ring was seen since the last snapshot
+  std::vector<std::unique_ptr<Uplink>> uplinks_;  // by uplink id
+  std::vector<std::unique_ptr<Collector>> collectors_;
   std::unique_ptr<capture::LinkMonitor> link_monitor_;
   std::deque<LinkEvent> link_events_;
   int signal_fd_ = -1;
@@ -848,6 +1242,7 @@ class Daemon {
   bool reload_requested_ = false;
   unsigned state_failures_in_row_ = 0;
   static constexpr auto kMetricsInterval = milliseconds(100);
+  static constexpr int kCollectorSnaplenHeadroom = 128;
   std::unique_ptr<exporters::MetricsServer> metrics_;  // null when [metrics] listen is empty
   std::unique_ptr<ControlServer> control_;              // null when off or it could not be opened
   exporters::DaemonHealth health_;
@@ -859,9 +1254,7 @@ class Daemon {
 
 int run_daemon(const Config& config, const std::string& config_path) {
   setup_logging(config.log_level);
-  if (config.uplinks.empty()) {
-    throw ConfigError(config_path + ": uplink: 'camwatch run' needs at least one [[uplink]] (see config/camwatch.toml)");
-  }
+  check_runnable(config, config_path);
   try {
     Daemon daemon(config, config_path);
     return daemon.run();

@@ -225,6 +225,69 @@ std::vector<MetricFamily> render_metrics(const MetricsSnapshot& s, bool with_pro
   per_uplink(f, s, "camwatch_capture_restarts_total", "Captures reopened after the interface went away or the capture failed.",
              counter, [](const UplinkMetrics& u) { return u.capture_restarts; });
 
+  // Per collector (ERSPAN / GRE mirrors).
+  {
+    MetricFamily& fam = f.family("camwatch_collector_frames_total",
+                                 "Frames received on the collector interface, by what became of them.", counter);
+    for (const CollectorMetrics& c : s.collectors) {
+      const std::pair<const char*, std::uint64_t> results[] = {
+          {"fragment", c.fragments},     {"malformed", c.malformed},       {"mapped", c.mapped},
+          {"not_ethernet", c.not_ethernet}, {"not_mirrored", c.not_mirrored}, {"truncated", c.truncated},
+          {"unmapped", c.unmapped}};
+      for (const auto& [result, n] : results) {
+        fam.metric.push_back(
+            Families::counter_sample({{"collector", c.name}, {"result", result}}, static_cast<double>(n)));
+      }
+    }
+  }
+  {
+    MetricFamily& fam = f.family("camwatch_collector_mirrored_frames_total",
+                                 "Mirrored Ethernet frames decapsulated on the collector (mapped or not), by encapsulation.",
+                                 counter);
+    for (const CollectorMetrics& c : s.collectors) {
+      for (int e = 0; e < CollectorMetrics::kEncaps; ++e) {
+        fam.metric.push_back(Families::counter_sample({{"collector", c.name}, {"encap", CollectorMetrics::kEncapNames[e]}},
+                                                      static_cast<double>(c.mirrored[e])));
+      }
+    }
+  }
+  const auto per_collector = [&](const char* name, const char* help, MetricType type, auto get) {
+    MetricFamily& fam = f.family(name, help, type);
+    for (const CollectorMetrics& c : s.collectors) {
+      const double v = static_cast<double>(get(c));
+      fam.metric.push_back(type == MetricType::Counter ? Families::counter_sample({{"collector", c.name}}, v)
+                                                       : Families::gauge_sample({{"collector", c.name}}, v));
+    }
+  };
+  per_collector("camwatch_collector_bytes_total", "Wire bytes of the frames received on the collector.", counter,
+                [](const CollectorMetrics& c) { return c.bytes; });
+  per_collector("camwatch_collector_switch_truncated_frames_total",
+                "Mirrored frames the switch cut to fit the mirror's MTU (ERSPAN T bit).", counter,
+                [](const CollectorMetrics& c) { return c.switch_truncated; });
+  {
+    MetricFamily& fam = f.family("camwatch_collector_dropped_frames_total",
+                                 "Frames of the collector lost before decapsulation: by the kernel (pcap_stats ps_drop), the "
+                                 "interface (ps_ifdrop) or the full capture-to-tracker ring.",
+                                 counter);
+    for (const CollectorMetrics& c : s.collectors) {
+      const std::pair<const char*, std::uint64_t> wheres[] = {
+          {"interface", c.interface_drops}, {"kernel", c.kernel_drops}, {"ring", c.ring_drops}};
+      for (const auto& [where, n] : wheres) {
+        fam.metric.push_back(
+            Families::counter_sample({{"collector", c.name}, {"where", where}}, static_cast<double>(n)));
+      }
+    }
+  }
+  per_collector("camwatch_collector_ring_fill_ratio", "How full the collector's fullest capture-to-tracker ring is, 0 to 1.",
+                gauge, [](const CollectorMetrics& c) { return c.ring_fill_ratio; });
+  per_collector("camwatch_collector_up", "1 when the collector's interface has carrier, 0 when it is down or missing.", gauge,
+                [](const CollectorMetrics& c) { return c.link_up ? 1 : 0; });
+  per_collector("camwatch_collector_capture_up", "1 while a capture is open on the collector's interface.", gauge,
+                [](const CollectorMetrics& c) { return c.capture_up ? 1 : 0; });
+  per_collector("camwatch_collector_capture_restarts_total",
+                "Collector captures reopened after the interface went away or the capture failed.", counter,
+                [](const CollectorMetrics& c) { return c.capture_restarts; });
+
   // Moves.
   per_pair(f, s, "camwatch_silent_moves_total",
            "Stations that moved between uplinks with no RARP, gratuitous ARP or unsolicited NA on the new one.",

@@ -34,6 +34,7 @@
 #include <fstream>
 #include <functional>
 #include <future>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -561,6 +562,185 @@ TEST_F(LiveCaptureOnVeth, ThrowsNoSuchDeviceForAnInterfaceThatIsDown) {
   const LiveCaptureError e = open_error(options_for("cwa"));
   EXPECT_EQ(e.kind(), LiveCaptureErrorKind::no_such_device);
   EXPECT_STREQ(e.what(), "cannot capture on cwa: the interface is down");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collectors: ERSPAN frames arriving on cwa, decapsulated and routed to uplinks by session.
+
+Bytes erspan_ii_frame(std::uint16_t session, std::uint32_t index, const Bytes& inner) {
+  testsupport::GreHeader gre;
+  gre.protocol = 0x88BE;
+  gre.sequence = 1;
+  testsupport::ErspanIIHeader erspan;
+  erspan.session = session;
+  erspan.index = index;
+  FrameBuilder::Ipv4Packet ip;
+  ip.source = ipv4("192.0.2.1");
+  ip.destination = ipv4("192.0.2.200");
+  ip.body = testsupport::concat({testsupport::gre_header(gre), testsupport::erspan_ii_header(erspan), inner});
+  return FrameBuilder().source(mac("00:1b:54:c2:00:01")).destination(mac("00:1b:21:aa:00:02")).ipv4_packet(ip).build();
+}
+
+std::shared_ptr<const MirrorRouting> routing(std::vector<MirrorSessionMap::Entry> entries,
+                                             std::vector<cam::UplinkId> uplinks) {
+  auto r = std::make_shared<MirrorRouting>();
+  r->sessions = MirrorSessionMap(std::move(entries));
+  r->uplinks = std::move(uplinks);
+  return r;
+}
+
+TEST_F(LiveCaptureOnVeth, CollectorWritesEachMirroredFrameAsAnObservationOfItsSessionsUplink) {
+  const MacAddress vm_a = mac("00:50:56:0e:00:01");
+  const MacAddress vm_b = mac("00:50:56:0e:00:02");
+  const MacAddress stray = mac("00:50:56:0e:00:63");
+  SpscRing<Observation> ring(1024);
+  LiveCaptureOptions options = options_for("cwa");
+  // Session 2 -> routing index 0 (uplink 11), session 3 index 7 -> routing index 1 (uplink 12).
+  options.mirror = routing({{MirrorSessionKey::erspan(2), 0}, {MirrorSessionKey::erspan(3, 7), 1}}, {11, 12});
+  LiveCapture capture(options, 0, ring);
+  CaptureThread thread(capture);
+  const PacketSocket cwb("cwb", PacketSocket::Mode::send_only);
+  ASSERT_TRUE(cwb.ok());
+  const MacAddress marker = mac("00:50:56:0e:00:ff");
+  const std::vector<Bytes> frames = {
+      erspan_ii_frame(2, 0, FrameBuilder().source(vm_a).destination(kBroadcast).rarp_request(vm_a).build()),
+      erspan_ii_frame(3, 7, ordinary_frame(vm_b)),
+      erspan_ii_frame(99, 0, ordinary_frame(stray)),  // no mapping: counted, never learned
+      erspan_ii_frame(99, 4, ordinary_frame(stray)),  // the same session again: reported once
+      erspan_ii_frame(3, 8, ordinary_frame(stray)),   // session 3, but an index nobody mapped
+      FrameBuilder().source(mac("00:1b:21:aa:00:09")).destination(kBroadcast).garp_request(
+          mac("00:1b:21:aa:00:09"), ipv4("192.0.2.9")).build(),  // the collector's own LAN
+      erspan_ii_frame(2, 0, ordinary_frame(marker)),
+  };
+  for (const Bytes& f : frames) ASSERT_TRUE(cwb.send(f));
+
+  Observations seen(ring);
+  ASSERT_TRUE(seen.wait_for(marker));
+  capture.stop();
+  ASSERT_EQ(thread.wait(kPatience), EndReason::stopped);
+  Observation o;
+  while (ring.read(&o, 1) == 1) {}  // nothing after the marker
+  ASSERT_EQ(seen.all().size(), 3U);
+  EXPECT_EQ(seen.from(vm_a)->uplink, 11);
+  EXPECT_EQ(seen.from(vm_a)->notification, Notification::rarp);
+  EXPECT_EQ(seen.from(vm_b)->uplink, 12);
+  EXPECT_EQ(seen.from(marker)->uplink, 11);
+  EXPECT_FALSE(seen.contains(stray));
+
+  const MirrorCounters m = capture.mirror_stats();
+  EXPECT_EQ(m.frames, frames.size());
+  EXPECT_EQ(m.mirrored[static_cast<int>(MirrorEncap::erspan_ii)], 6U);
+  EXPECT_EQ(m.unmapped, 3U);
+  EXPECT_EQ(m.not_mirrored, 1U);
+  const LiveCaptureStats collector = capture.stats();
+  EXPECT_EQ(collector.frames, frames.size());
+  EXPECT_EQ(collector.ring_drops, 0U);
+  const LiveCaptureStats a = capture.uplink_stats(0);
+  EXPECT_EQ(a.frames, 2U);
+  EXPECT_EQ(a.notifications[static_cast<int>(Notification::rarp)], 1U);
+  EXPECT_EQ(capture.uplink_stats(1).frames, 1U);
+  EXPECT_EQ(capture.uplink_stats(2).frames, 0U) << "no such routing index";
+
+  MirrorSessionKey unmapped[8];
+  const std::size_t n = capture.take_unmapped_sessions(unmapped, 8);
+  ASSERT_EQ(n, 2U) << "session 99 once, session 3 (index 8) once";
+  EXPECT_EQ(unmapped[0], MirrorSessionKey::erspan(99, 0));
+  EXPECT_EQ(unmapped[1], MirrorSessionKey::erspan(3, 8));
+  EXPECT_EQ(capture.take_unmapped_sessions(unmapped, 8), 0U);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PACKET_FANOUT: several captures share one interface's frames.
+
+Bytes flow_frame(std::uint32_t i) {
+  // Each frame its own flow (addresses and ports) and its own source MAC, to find it again.
+  const auto b = [](std::uint32_t v) { return static_cast<std::uint8_t>(v); };
+  return FrameBuilder()
+      .source(MacAddress::from_u64(0x0250'5600'0000ULL + i))
+      .destination(mac("00:50:56:ff:00:01"))
+      .udp({10, 1, b(i >> 8), b(i)}, {10, 2, b(i), b(i >> 8)}, static_cast<std::uint16_t>(20000 + i),
+           static_cast<std::uint16_t>(30000 + 7 * i), 32)
+      .build();
+}
+
+TEST_F(LiveCaptureOnVeth, FanoutGroupHandsEveryFrameToExactlyOneOfItsCaptures) {
+  constexpr int kCaptures = 3;
+  constexpr std::uint32_t kFrames = 600;
+  std::vector<std::unique_ptr<SpscRing<Observation>>> rings;
+  std::vector<std::unique_ptr<LiveCapture>> captures;
+  LiveCaptureOptions options = options_for("cwa");
+  options.fanout = FanoutMode::create;
+  for (int k = 0; k < kCaptures; ++k) {
+    rings.push_back(std::make_unique<SpscRing<Observation>>(4096));
+    captures.push_back(std::make_unique<LiveCapture>(options, static_cast<cam::UplinkId>(k), *rings.back()));
+    if (k == 0) {
+      options.fanout = FanoutMode::join;
+      options.fanout_group = captures[0]->fanout_group();
+    }
+    EXPECT_EQ(captures.back()->fanout_group(), captures[0]->fanout_group());
+  }
+  std::vector<std::unique_ptr<CaptureThread>> threads;
+  for (auto& c : captures) threads.push_back(std::make_unique<CaptureThread>(*c));
+  const PacketSocket cwb("cwb", PacketSocket::Mode::send_only);
+  ASSERT_TRUE(cwb.ok());
+  for (std::uint32_t i = 0; i < kFrames; ++i) ASSERT_TRUE(cwb.send(flow_frame(i)));
+
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  std::uint64_t total = 0;
+  do {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << total << " frames";
+    std::this_thread::sleep_for(5ms);
+    total = 0;
+    for (auto& c : captures) total += c->stats().frames;
+  } while (total < kFrames);
+  for (auto& c : captures) c->stop();
+  for (auto& t : threads) ASSERT_EQ(t->wait(kPatience), EndReason::stopped);
+
+  std::vector<int> times_seen(kFrames, 0);
+  int captures_with_frames = 0;
+  for (int k = 0; k < kCaptures; ++k) {
+    Observations seen(*rings[static_cast<std::size_t>(k)]);
+    const std::uint64_t frames = captures[static_cast<std::size_t>(k)]->stats().frames;
+    EXPECT_TRUE(seen.wait_until([&] { return seen.all().size() >= frames; }));
+    EXPECT_EQ(seen.all().size(), frames);
+    captures_with_frames += seen.all().empty() ? 0 : 1;
+    for (const Observation& o : seen.all()) {
+      EXPECT_EQ(o.uplink, k);
+      const std::uint64_t i = o.source.to_u64() - 0x0250'5600'0000ULL;
+      ASSERT_LT(i, kFrames);
+      ++times_seen[i];
+    }
+  }
+  EXPECT_EQ(std::count(times_seen.begin(), times_seen.end(), 1), static_cast<long>(kFrames))
+      << "every frame exactly once across the group";
+  EXPECT_GE(captures_with_frames, 2) << "600 flows all hashed to one socket";
+}
+
+TEST_F(LiveCaptureOnVeth, FanoutGroupsOfTwoInterfacesGetDifferentIds) {
+  SpscRing<Observation> ring_a(16), ring_b(16);
+  LiveCaptureOptions a = options_for("cwa");
+  LiveCaptureOptions b = options_for("cwb");
+  a.fanout = b.fanout = FanoutMode::create;
+  const LiveCapture on_a(a, 0, ring_a);
+  const LiveCapture on_b(b, 1, ring_b);
+  EXPECT_NE(on_a.fanout_group(), on_b.fanout_group());
+}
+
+TEST_F(LiveCaptureOnVeth, RefusesToJoinAFanoutGroupOfAnotherInterface) {
+  SpscRing<Observation> ring_a(16), ring_b(16);
+  LiveCaptureOptions a = options_for("cwa");
+  a.fanout = FanoutMode::create;
+  const LiveCapture on_a(a, 0, ring_a);
+  LiveCaptureOptions b = options_for("cwb");
+  b.fanout = FanoutMode::join;
+  b.fanout_group = on_a.fanout_group();
+  try {
+    LiveCapture on_b(b, 1, ring_b);
+    ADD_FAILURE() << "joined a group bound to another interface";
+  } catch (const LiveCaptureError& e) {
+    EXPECT_EQ(e.kind(), LiveCaptureErrorKind::other);
+    EXPECT_THAT(e.what(), HasSubstr("cannot join PACKET_FANOUT group"));
+  }
 }
 
 // Direction on cwa: frames cwa sends (injected on cwa) are "out", frames it receives (injected

@@ -32,6 +32,7 @@ std::string read_text(const std::string& path) {
 // Every setting compared field by field: TrackerConfig has no operator==.
 void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.uplinks, expected.uplinks);
+  EXPECT_EQ(actual.collectors, expected.collectors);
   EXPECT_EQ(actual.events_path, expected.events_path);
   EXPECT_EQ(actual.metrics_listen, expected.metrics_listen);
   EXPECT_EQ(actual.state_path, expected.state_path);
@@ -42,6 +43,7 @@ void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.capture.buffer_bytes, expected.capture.buffer_bytes);
   EXPECT_EQ(actual.capture.ring_entries, expected.capture.ring_entries);
   EXPECT_EQ(actual.capture.merge_holdback, expected.capture.merge_holdback);
+  EXPECT_EQ(actual.capture.threads_per_interface, expected.capture.threads_per_interface);
   const cam::TrackerConfig& a = actual.tracker;
   const cam::TrackerConfig& e = expected.tracker;
   EXPECT_EQ(a.notify_window_before, e.notify_window_before);
@@ -71,10 +73,10 @@ void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(ab.ipv6_link_local, eb.ipv6_link_local);
 }
 
-// The documented examples switched on: "# key = value" and "# [[uplink]]" lose their "# ".
-// Prose comments never have that shape.
+// The documented examples switched on: "# key = value", "# [[uplink]]" and "# [[collector]]"
+// lose their "# ". Prose comments never have that shape.
 std::string uncomment_examples(const std::string& text) {
-  static const std::regex example(R"(^# ((\[\[uplink\]\])|([a-z_]+ = .+))$)");
+  static const std::regex example(R"(^# ((\[\[(uplink|collector)\]\])|([a-z_]+ = .+))$)");
   std::istringstream in(text);
   std::ostringstream out;
   for (std::string line; std::getline(in, line);) {
@@ -175,6 +177,10 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_EQ(defaults.capture.buffer_bytes, 64 << 20);
   EXPECT_EQ(defaults.capture.ring_entries, 65536);
   EXPECT_EQ(defaults.capture.merge_holdback, 200ms);
+  EXPECT_EQ(defaults.capture.threads_per_interface, 1);
+  EXPECT_TRUE(defaults.collectors.empty());
+  EXPECT_EQ(UplinkConfig{}.threads, 0) << "0: [capture] threads_per_interface";
+  EXPECT_EQ(CollectorConfig{}.promiscuous, false);
   EXPECT_EQ(defaults.tracker.max_entries, 1'000'000U);
   EXPECT_EQ(defaults.tracker.idle_timeout, 300s);
   EXPECT_EQ(defaults.tracker.notify_window_before, 1s);
@@ -245,19 +251,30 @@ TEST_F(ConfigFile, ShippedConfigStillLoadsWithItsExamplesUncommented) {
   const std::string text = uncomment_examples(read_text(kShippedConfig));
   ASSERT_NE(text, read_text(kShippedConfig)) << "no commented-out examples found";
   const Config config = load(text);
-  ASSERT_EQ(config.uplinks.size(), 2U);
-  EXPECT_EQ(config.uplinks[0], (UplinkConfig{"vmnic2", "ens1f0", CaptureDirection::in, true, false}));
-  EXPECT_EQ(config.uplinks[1], (UplinkConfig{"vmnic3", "ens1f1", CaptureDirection::in, true, false}));
+  ASSERT_EQ(config.uplinks.size(), 4U);
+  EXPECT_EQ(config.uplinks[0], (UplinkConfig{"vmnic2", "ens1f0", CaptureDirection::in, true, false, 1, {}}));
+  EXPECT_EQ(config.uplinks[1], (UplinkConfig{"vmnic3", "ens1f1", CaptureDirection::in, true, false, 1, {}}));
+  EXPECT_EQ(config.uplinks[2],
+            (UplinkConfig{"leaf1-eth7", "", CaptureDirection::in, true, false, 0, capture::MirrorSessionKey::erspan(7, 7)}));
+  EXPECT_EQ(config.uplinks[3],
+            (UplinkConfig{"ovs-br-int", "", CaptureDirection::in, true, false, 0, capture::MirrorSessionKey::gre(100)}));
+  ASSERT_EQ(config.collectors.size(), 1U);
+  EXPECT_EQ(config.collectors[0], (CollectorConfig{"erspan0", "ens5", false, 1}));
+  EXPECT_NO_THROW(check_runnable(config, "x"));
   Config expected;
   expected.uplinks = config.uplinks;
+  expected.collectors = config.collectors;
   expect_same_settings(config, expected);
 }
 
 TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
   const std::vector<std::string> expected = {
       "uplink.name",          "uplink.interface",    "uplink.direction",
-      "uplink.promiscuous",   "uplink.mirror",       "capture.snaplen",     "capture.buffer_size",
-      "capture.ring_entries", "capture.merge_holdback", "events.path",
+      "uplink.promiscuous",   "uplink.mirror",       "uplink.threads",      "uplink.erspan_session",
+      "uplink.erspan_index",  "uplink.gre_key",      "collector.name",
+      "collector.interface",  "collector.promiscuous", "collector.threads",
+      "capture.snaplen",     "capture.buffer_size",
+      "capture.ring_entries", "capture.merge_holdback", "capture.threads_per_interface", "events.path",
       "metrics.listen", "metrics.basic_auth_username", "metrics.basic_auth_password_file", "state.path",          "state.save_interval",
       "cam.max_entries",      "cam.idle_timeout",
       "detection.notify_window_before", "detection.notify_window_after",
@@ -316,9 +333,9 @@ level = "debug"
   const Config config = load_config(path);
   Config expected;
   expected.source_path = path;
-  expected.uplinks = {{"vmnic2", "ens1f0", CaptureDirection::out, false},
-                      {"B.2-x_y", "veth-b", CaptureDirection::inout, true},
-                      {"c", "eth0", CaptureDirection::in, true}};
+  expected.uplinks = {{"vmnic2", "ens1f0", CaptureDirection::out, false, false, 0, {}},
+                      {"B.2-x_y", "veth-b", CaptureDirection::inout, true, false, 0, {}},
+                      {"c", "eth0", CaptureDirection::in, true, false, 0, {}}};
   expected.events_path = "-";
   expected.metrics_listen = "[::1]:9100";
   expected.state_path = "/srv/camwatch/state";
@@ -745,7 +762,7 @@ TEST_F(ConfigFile, SaysWhereAKeyInTheWrongSectionBelongs) {
   expect_error("[cam]\nflap_moves = 4\n",
                ":2: cam.flap_moves: unknown key (flap_moves belongs in [detection])");
   expect_error("[events]\ninterface = \"eth0\"\n",
-               ":2: events.interface: unknown key (interface belongs in [[uplink]])");
+               ":2: events.interface: unknown key (interface belongs in [[uplink]] or [[collector]])");
 }
 
 TEST_F(ConfigFile, ReportsTheFirstOfSeveralUnknownKeys) {
@@ -824,7 +841,8 @@ TEST_F(ConfigFile, ExplainsThatUplinkMustBeAnArrayOfTables) {
 
 TEST_F(ConfigFile, NamesTheUplinkHeaderWhenARequiredKeyIsMissing) {
   expect_error("[[uplink]]\nname = \"a\"\ninterface = \"eth0\"\n\n[[uplink]]\nname = \"b\"\n",
-               ":5: uplink[1].interface: required key is missing");
+               ":5: uplink[1].interface: required key is missing (or erspan_session or gre_key, for an "
+               "uplink fed by a [[collector]])");
   expect_error("\n[[uplink]]\ninterface = \"eth0\"\n", ":2: uplink[0].name: required key is missing");
 }
 
@@ -858,6 +876,171 @@ TEST_F(ConfigFile, RefusesNamesThatAreNoLinuxInterface) {
         << message;
   }
   EXPECT_EQ(load(head + "\"enp0s31f6abcdef\"\n").uplinks[0].interface, "enp0s31f6abcdef");
+}
+
+// ---- collectors, mirror sessions and capture threads --------------------------------------
+
+TEST_F(ConfigFile, ReadsUplinksFedByCollectorsThroughTheirMirrorSessions) {
+  const Config config = load(R"([[uplink]]
+name = "direct"
+interface = "eth0"
+threads = 4
+
+[[uplink]]
+name = "s10"
+erspan_session = 10
+
+[[uplink]]
+name = "s10-port3"
+erspan_session = 10
+erspan_index = 3
+
+[[uplink]]
+name = "keyed"
+gre_key = 4294967295
+
+[[uplink]]
+name = "unkeyed"
+gre_key = "none"
+
+[[collector]]
+interface = "ens5"
+
+[[collector]]
+name = "second"
+interface = "ens6"
+promiscuous = true
+threads = 2
+
+[capture]
+threads_per_interface = 3
+)");
+  ASSERT_EQ(config.uplinks.size(), 5U);
+  EXPECT_FALSE(config.uplinks[0].fed_by_collector());
+  EXPECT_EQ(config.uplinks[0].threads, 4);
+  EXPECT_EQ(config.uplinks[1].mirror, capture::MirrorSessionKey::erspan(10));
+  EXPECT_EQ(config.uplinks[1].interface, "");
+  EXPECT_EQ(config.uplinks[2].mirror, capture::MirrorSessionKey::erspan(10, 3));
+  EXPECT_EQ(config.uplinks[3].mirror, capture::MirrorSessionKey::gre(0xFFFF'FFFFU));
+  EXPECT_EQ(config.uplinks[4].mirror, capture::MirrorSessionKey::unkeyed());
+  ASSERT_EQ(config.collectors.size(), 2U);
+  EXPECT_EQ(config.collectors[0], (CollectorConfig{"ens5", "ens5", false, 0})) << "named after its interface";
+  EXPECT_EQ(config.collectors[1], (CollectorConfig{"second", "ens6", true, 2}));
+  EXPECT_EQ(config.capture.threads_per_interface, 3);
+  EXPECT_EQ(capture_threads(config.collectors[0].threads, config.capture), 3);
+  EXPECT_EQ(capture_threads(config.collectors[1].threads, config.capture), 2);
+  EXPECT_NO_THROW(check_runnable(config, "x"));
+}
+
+TEST_F(ConfigFile, NamesBothLinesWhenAnUplinkHasAnInterfaceAndAMirrorSession) {
+  expect_error("[[uplink]]\nname = \"a\"\ninterface = \"eth0\"\nerspan_session = 4\n",
+               ":4: uplink[0].erspan_session: an uplink is captured on its own interface or fed by a "
+               "[[collector]]'s mirror session, not both (interface on line 3, erspan_session on line 4)");
+  expect_error("[[uplink]]\nname = \"a\"\ngre_key = 9\ninterface = \"eth0\"\n",
+               ":4: uplink[0].interface: an uplink is captured on its own interface or fed by a "
+               "[[collector]]'s mirror session, not both (interface on line 4, gre_key on line 3)");
+}
+
+TEST_F(ConfigFile, NamesTheFirstUplinkOfASessionMappedTwice) {
+  expect_error(R"([[uplink]]
+name = "a"
+erspan_session = 10
+
+[[uplink]]
+name = "b"
+erspan_session = 10
+)",
+               ":7: uplink[1].erspan_session: ERSPAN session 10 is already mapped to uplink \"a\" (uplink[0] on "
+               "line 3): a session feeds one uplink");
+  expect_error("[[uplink]]\nname = \"a\"\ngre_key = 7\n[[uplink]]\nname = \"b\"\ngre_key = 7\n",
+               ":6: uplink[1].gre_key: GRE key 7 (0x00000007) is already mapped to uplink \"a\" (uplink[0] on "
+               "line 3): a session feeds one uplink");
+  expect_error("[[uplink]]\nname = \"a\"\ngre_key = \"none\"\n[[uplink]]\nname = \"b\"\ngre_key = \"none\"\n",
+               ":6: uplink[1].gre_key: unkeyed GRE is already mapped to uplink \"a\" (uplink[0] on line 3): a "
+               "session feeds one uplink");
+  // A session and one index of it are two mappings, not a duplicate.
+  EXPECT_EQ(load("[[uplink]]\nname = \"a\"\nerspan_session = 10\n[[uplink]]\nname = \"b\"\nerspan_session = 10\n"
+                 "erspan_index = 0\n")
+                .uplinks.size(),
+            2U);
+}
+
+TEST_F(ConfigFile, RefusesMirrorSessionsOutOfRange) {
+  const std::string head = "[[uplink]]\nname = \"a\"\n";
+  expect_error(head + "erspan_session = 1024\n", ":3: uplink[0].erspan_session: must be between 0 and 1023, got 1024");
+  expect_error(head + "erspan_session = -1\n", ":3: uplink[0].erspan_session: must be between 0 and 1023, got -1");
+  expect_error(head + "erspan_session = 1\nerspan_index = 4294967296\n",
+               ":4: uplink[0].erspan_index: must be between 0 and 4294967295, got 4294967296");
+  expect_error(head + "gre_key = 4294967296\n", ":3: uplink[0].gre_key: must be between 0 and 4294967295, got 4294967296");
+  expect_error(head + "gre_key = \"any\"\n",
+               ":3: uplink[0].gre_key: expected a key from 0 to 4294967295, or \"none\" for the GRE stream "
+               "without a key, got \"any\"");
+  expect_error(head + "gre_key = 1.5\n",
+               ":3: uplink[0].gre_key: expected an integer from 0 to 4294967295 or \"none\", got a float");
+  expect_error(head + "erspan_session = \"7\"\n", ":3: uplink[0].erspan_session: expected an integer, got a string");
+}
+
+TEST_F(ConfigFile, RefusesMirrorKeysThatDoNotGoTogether) {
+  const std::string head = "[[uplink]]\nname = \"a\"\n";
+  expect_error(head + "interface = \"eth0\"\nerspan_index = 2\n",
+               ":4: uplink[0].erspan_index: needs erspan_session: the index (type II) or port ID (type III) "
+               "narrows an ERSPAN session");
+  expect_error(head + "erspan_session = 1\ngre_key = 2\n",
+               ":4: uplink[0].gre_key: erspan_session (ERSPAN types II and III) and gre_key (type I and GRE "
+               "transparent Ethernet bridging) name two different sessions; an uplink is fed by one");
+  expect_error(head + "erspan_session = 1\ndirection = \"out\"\n",
+               ":4: uplink[0].direction: applies to an uplink captured on its own interface; this one is fed "
+               "by a [[collector]] (erspan_session on line 3)");
+  expect_error(head + "gre_key = 1\nthreads = 2\n",
+               ":4: uplink[0].threads: applies to an uplink captured on its own interface; this one is fed "
+               "by a [[collector]] (gre_key on line 3)");
+}
+
+TEST_F(ConfigFile, NamesTheCollectorOfABadKey) {
+  expect_error("[[collector]]\nname = \"c\"\n", ":1: collector[0].interface: required key is missing");
+  expect_error("[[collector]]\ninterface = \"ens5\"\nthreads = 0\n",
+               ":3: collector[0].threads: must be between 1 and 64, got 0");
+  expect_error("[[collector]]\ninterface = \"ens5\"\npromiscuous = 1\n",
+               ":3: collector[0].promiscuous: expected a boolean, got an integer");
+  expect_error("[[collector]]\ninterface = \"ens5\"\nerspan_session = 1\n",
+               ":3: collector[0].erspan_session: unknown key (erspan_session belongs in [[uplink]])");
+  expect_error("[collector]\ninterface = \"ens5\"\n",
+               ":1: collector: must be an array of tables: write [[collector]], not [collector]");
+  expect_error("[[collector]]\ninterface = \"ens5\"\nname = \"a b\"\n",
+               ":3: collector[0].name: may contain only letters, digits, '_', '.' and '-', got \"a b\"");
+}
+
+TEST_F(ConfigFile, RefusesTwoCollectorsOnOneInterfaceAndACollectorOnAnUplinksInterface) {
+  expect_error("[[collector]]\ninterface = \"ens5\"\n[[collector]]\ninterface = \"ens5\"\n",
+               ":4: collector[1].interface: interface \"ens5\" is already the collector[0] on line 2 (more "
+               "threads on one interface: threads)");
+  expect_error("[[uplink]]\nname = \"u\"\ninterface = \"ens5\"\n[[collector]]\ninterface = \"ens5\"\n",
+               ":5: collector[0].interface: interface \"ens5\" is captured by uplink \"u\" already: a "
+               "collector's interface carries mirrors, an uplink's its own frames");
+  expect_error("[[collector]]\nname = \"c\"\ninterface = \"ens5\"\n[[collector]]\nname = \"c\"\ninterface = \"ens6\"\n",
+               ":5: collector[1].name: duplicate collector name \"c\" (first used by collector[0] on line 2)");
+}
+
+TEST_F(ConfigFile, RefusesCaptureThreadsOutOfRange) {
+  expect_error("[capture]\nthreads_per_interface = 0\n",
+               ":2: capture.threads_per_interface: must be between 1 and 64, got 0");
+  expect_error("[capture]\nthreads_per_interface = 65\n",
+               ":2: capture.threads_per_interface: must be between 1 and 64, got 65");
+  expect_error("[[uplink]]\nname = \"a\"\ninterface = \"eth0\"\nthreads = 65\n",
+               ":4: uplink[0].threads: must be between 1 and 64, got 65");
+}
+
+TEST_F(ConfigFile, RunNeedsACollectorForAnUplinkFedByOne) {
+  const Config fed = load("[[uplink]]\nname = \"a\"\nerspan_session = 3\n");
+  try {
+    check_runnable(fed, "f.toml");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "f.toml: uplink: uplink \"a\" is fed by ERSPAN session 3 but no [[collector]] receives "
+                           "the mirrors");
+  }
+  EXPECT_THROW(check_runnable(load(""), "f.toml"), ConfigError);
+  EXPECT_NO_THROW(check_runnable(load("[[uplink]]\nname = \"a\"\ninterface = \"eth0\"\n"), "f.toml"));
 }
 
 // ---- robustness --------------------------------------------------------------------------

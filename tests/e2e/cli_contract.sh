@@ -52,6 +52,9 @@ expect "check-config on a bad file" 6 "$camwatch" check-config --config "$tmp/ba
 stderr_has "^camwatch: error: .*bad.toml:3"
 expect "check-config on the shipped config" 0 "$camwatch" check-config --config "$src/config/camwatch.toml"
 stdout_has "valid"
+printf '[[uplink]]\nname = "a"\nerspan_session = 7\n' >"$tmp/fed.toml"
+expect "run with an uplink fed by a collector but no [[collector]]" 6 "$camwatch" run --config "$tmp/fed.toml"
+stderr_has "^camwatch: error: .*fed.toml: uplink: uplink \"a\" is fed by ERSPAN session 7 but no \[\[collector\]\]"
 
 # A truncated capture: events before the damage are written, then an error and exit 1.
 size=$(stat -c %s "$src/pcaps/incident-vmnic3.pcap")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Golden events: every scenario in pcaps/ replays to exactly the events in pcaps/expected/.
-# A scenario is pcaps/<scenario>-<uplink>.pcap (uplink names without '-'); the expected file
+# A scenario is pcaps/<scenario>-<uplink>.pcap (uplink names without '-'), or a collector scenario
+# pcaps/<scenario>.collector.pcap (replayed with --collector; ERSPAN / GRE mirrors of several
+# uplinks), with pcaps/<scenario>.toml as --config when there is one (its sessions); the expected file
 # holds the SPEC keys (event, time, mac, vlan, from, to, notification) and, for the events that
 # have them, uplink, cause, stations, announced, silent, nlb_cluster, nlb_host, ip, old_mac,
 # other_mac and claim; those are compared (address-binding events only where the expected file
@@ -19,14 +21,16 @@ for expected in "$src"/pcaps/expected/*.jsonl; do
     [[ $uplink =~ ^[A-Za-z0-9_]+$ ]] || continue
     args+=(--uplink "$uplink=$f")
   done
+  for f in "$src"/pcaps/"$scenario".collector*.pcap; do
+    [ -f "$f" ] && args+=(--collector "$f")
+  done
+  [ ${#args[@]} -gt 0 ] && [ -f "$src/pcaps/$scenario.toml" ] && args+=(--config "$src/pcaps/$scenario.toml")
   if [ ${#args[@]} -eq 0 ]; then
-    echo "FAIL: $scenario: no pcaps/$scenario-<uplink>.pcap files"
+    echo "FAIL: $scenario: no pcaps/$scenario-<uplink>.pcap or pcaps/$scenario.collector.pcap files"
     fails=$((fails + 1))
     continue
   fi
   count=$((count + 1))
-  # A scenario that needs settings (e.g. both-ways mirrors) has its configuration beside its events.
-  [ -f "$src/pcaps/expected/$scenario.toml" ] && args+=(--config "$src/pcaps/expected/$scenario.toml")
   if ! "$camwatch" replay "${args[@]}" --events "$tmp/$scenario.jsonl" 2>"$tmp/$scenario.err"; then
     echo "FAIL: $scenario: camwatch exited non-zero"; cat "$tmp/$scenario.err"; fails=$((fails + 1)); continue
   fi

@@ -156,7 +156,7 @@ if command -v man >/dev/null && command -v groff >/dev/null; then
   # camwatch.toml(5) against config/camwatch.toml: its keys, found as the config unit test finds
   # them (commented examples "# key = value" and "# [[uplink]]" switched on), each documented
   # under its section, and no key documented that the file does not have.
-  sed -E 's/^# ((\[\[uplink\]\])|([a-z0-9_]+ = .+))$/\1/' "$src/config/camwatch.toml" |
+  sed -E 's/^# ((\[\[(uplink|collector)\]\])|([a-z0-9_]+ = .+))$/\1/' "$src/config/camwatch.toml" |
     awk '/^\[\[?[a-z_]+\]\]?[ \t]*$/ {s = $1; gsub(/[][]/, "", s); next}
          /^[a-z0-9_]+ = / {print s "." $1}' | sort -u >"$tmp/config-keys"
   awk '/^\[\[?[a-z_]+\]\]?$/ {s = $1; gsub(/[][]/, "", s); next} /^[^ ]/ {s = ""; next}
@@ -222,7 +222,7 @@ expect_completion "table --socket FILE" "$f/site.toml" camwatch table --socket "
 expect_completion "table --sort KEY" "last-move last-seen" camwatch table --sort la
 expect_completion "table --sort=KEY" "mac" camwatch table --sort = m
 # Options per command: exactly those of the usage text (plus --help), without those already given
-# except replay's repeatable --uplink.
+# except replay's repeatable --uplink and --collector.
 for c in $commands; do
   want=$(awk -v c="$c" '/^commands:/ {on = 1; next} /^$/ {on = 0}
     on && /^  [a-z]/ {cur = $1} on && cur == c' "$tmp/usage" | grep -oE -- '--[a-z][a-z-]*' | sort -u)
@@ -230,7 +230,7 @@ for c in $commands; do
 done
 sorts=$(tr -s ' \n' ' ' <"$tmp/usage" | grep -oE 'KEY: [a-z-]+ \(default\)(, [a-z-]+)*' | sed 's/KEY: //; s/(default)//; s/,/ /g')
 expect_completion "--sort offers the KEYs of camwatch --help" "$sorts" camwatch table --json --sort ""
-expect_completion "options already given are not offered again" "--help --table --uplink" camwatch replay --uplink a = "$f/a.pcap" \
+expect_completion "options already given are not offered again" "--collector --help --table --uplink" camwatch replay --uplink a = "$f/a.pcap" \
   --config "$f/site.toml" --events - ""
 expect_completion "table: --uplink, --vlan and --limit take values, nothing to offer" "" camwatch table --vlan ""
 

@@ -45,6 +45,16 @@ MetricsSnapshot sample_snapshot() {
     s.uplink_ids.push_back(static_cast<cam::UplinkId>(s.uplinks.size()));
     s.uplinks.push_back(u);
   }
+  CollectorMetrics c;
+  c.name = "erspan0";
+  c.link_up = true;
+  c.capture_up = true;
+  c.mapped = 900;
+  c.unmapped = 40;
+  c.not_mirrored = 12;
+  c.mirrored[1] = 940;
+  c.kernel_drops = 3;
+  s.collectors.push_back(c);
   s.moves.resize(3);
   s.moves.on_event(move(cam::EventKind::silent_move, 0, 1, 1700000000));
   s.moves.on_event(move(cam::EventKind::silent_move, 0, 1, 1700000002));
@@ -173,12 +183,25 @@ TEST(RenderMetrics, ValuesComeFromTheSnapshot) {
   EXPECT_EQ(sample(text, R"(camwatch_build_info{libpcap="1.10.3",version="1.2.3"})"), 1);
 }
 
+TEST(RenderMetrics, CollectorFramesAddUpByResultAndEncapsulation) {
+  const std::string text = render_metrics_text(sample_snapshot(), false);
+  EXPECT_EQ(sample(text, R"(camwatch_collector_frames_total{collector="erspan0",result="mapped"})"), 900);
+  EXPECT_EQ(sample(text, R"(camwatch_collector_frames_total{collector="erspan0",result="unmapped"})"), 40);
+  EXPECT_EQ(sample(text, R"(camwatch_collector_frames_total{collector="erspan0",result="fragment"})"), 0)
+      << "every result exists from the start";
+  EXPECT_EQ(sample(text, R"(camwatch_collector_mirrored_frames_total{collector="erspan0",encap="erspan_ii"})"), 940);
+  EXPECT_EQ(sample(text, R"(camwatch_collector_mirrored_frames_total{collector="erspan0",encap="gre_teb"})"), 0);
+  EXPECT_EQ(sample(text, R"(camwatch_collector_dropped_frames_total{collector="erspan0",where="kernel"})"), 3);
+  EXPECT_EQ(sample(text, R"(camwatch_collector_up{collector="erspan0"})"), 1);
+}
+
 TEST(RenderMetrics, NoLabelCarriesAnAddress) {
   const std::string text = render_metrics_text(sample_snapshot(), true);
   // The station of every event is 00:50:56:01:02:03 on VLAN 10: neither may leak into a label.
   EXPECT_EQ(text.find("00:50:56"), std::string::npos);
-  const std::set<std::string> allowed = {"uplink", "from", "to",     "kind",    "event",  "result",
-                                         "version", "libpcap", "cause", "claim", "reason"};
+  const std::set<std::string> allowed = {"uplink", "from",    "to",      "kind",      "event",  "result",
+                                         "version", "libpcap", "collector", "encap", "where", "cause",
+                                         "claim",  "reason"};
   std::regex label(R"(([a-z_]+)=")");
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {

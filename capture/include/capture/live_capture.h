@@ -28,11 +28,32 @@
 // once a second. A down-and-up bounce over before run() looks can go unnoticed: the kernel
 // resumes the capture by itself then. Losing carrier while administratively up is not "down".)
 //
+// Collectors. With `mirror` set the interface is an ERSPAN / GRE collector: run() hands each frame
+// to decapsulate_mirror() (capture/mirror_decap.h), maps its session to an uplink with the
+// MirrorSessionMap, decodes the mirrored frame and writes the observation, marked with that
+// uplink, into the one ring: one collector capture feeds many uplinks. Every frame is counted in
+// mirror_stats() (by encapsulation, not mirrored, fragment, unmapped, ...), the decoded ones also
+// per uplink in uplink_stats(). A frame of a session no entry maps is counted as unmapped and
+// never learned; the first frame of each such session (at most kMaxUnmappedSessions distinct ones
+// per capture) is queued for take_unmapped_sessions(), so the owner can log it once, by its ID.
+//
+// Fanout. `fanout` puts the capture into a PACKET_FANOUT group (setsockopt on the activated
+// handle's socket; libpcap has no API for it): the kernel hands each frame of the interface to
+// exactly one socket of the group, chosen by a hash of its flow (PACKET_FANOUT_HASH: a flow stays
+// on one socket) after reassembling IP fragments (PACKET_FANOUT_FLAG_DEFRAG: fragments of one
+// packet hash alike; the capture then sees the reassembled packet). The first capture of a group
+// creates it with an id the kernel picks, unique in the network namespace (fanout_group() tells
+// it); the others join that id. Each capture of a group has its own thread and ring; the owner
+// merges the rings by packet time. Limit: a socket receives every frame of the interface from its
+// activation until it joins, microseconds later, so a frame arriving exactly then can be seen by
+// two captures of the group (harmless to detection: the same station, uplink and time).
+//
 // Thread-safety: construct anywhere; run() on one thread, once; stop() and stats() from any
 // thread. stop() is final: run() returns at once from then on. stats() reads counters the
 // capture thread publishes after every batch (relaxed atomics): while run() is running each
 // field is current to within a batch, but fields may be one batch apart; after run() returns
-// they are exact. error() is empty until run() ends with interface_gone or error.
+// they are exact; uplink_stats() and mirror_stats() likewise. error() is empty until run() ends
+// with interface_gone or error. take_unmapped_sessions() from one thread at a time (the owner).
 #pragma once
 
 #include <atomic>
@@ -41,13 +62,30 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cam/observation.h"
+#include "capture/mirror_decap.h"
+#include "capture/mirror_session_map.h"
 #include "capture/spsc_ring.h"
 
 namespace camwatch::capture {
 
 enum class Direction : std::uint8_t { in, out, inout };
+
+// How a collector's frames find their uplinks: `sessions` maps a mirror session to an index into
+// `uplinks`, the uplink ids written into the observations. Immutable once built: the captures of
+// one fanout group share it.
+struct MirrorRouting {
+  MirrorSessionMap sessions;
+  std::vector<cam::UplinkId> uplinks;
+};
+
+enum class FanoutMode : std::uint8_t {
+  none,    // the capture has the interface's frames to itself
+  create,  // start a PACKET_FANOUT group; the kernel picks its id (LiveCapture::fanout_group())
+  join,    // join the group LiveCaptureOptions::fanout_group
+};
 
 struct LiveCaptureOptions {
   std::string interface;
@@ -57,6 +95,10 @@ struct LiveCaptureOptions {
   int snaplen = 256;
   int buffer_bytes = 64 << 20;  // ~31 ms of 64-byte frames at 10GbE line rate
   std::chrono::milliseconds poll_timeout{100};
+  FanoutMode fanout = FanoutMode::none;
+  std::uint16_t fanout_group = 0;  // FanoutMode::join: the id fanout_group() of the group's first capture
+  // Set: the interface is an ERSPAN / GRE collector (see above); null: an uplink's own interface.
+  std::shared_ptr<const MirrorRouting> mirror;
 };
 
 enum class LiveCaptureErrorKind : std::uint8_t { permission, no_such_device, other };
@@ -71,6 +113,8 @@ class LiveCaptureError : public std::runtime_error {
 };
 
 // Monotonic totals since the LiveCapture was created. Written by the capture thread only.
+// For a collector, stats() counts the frames as received (frames, bytes; malformed and truncated
+// encapsulations) and the drops; the decode fields of each uplink are in uplink_stats().
 struct LiveCaptureStats {
   std::uint64_t frames = 0;
   std::uint64_t bytes = 0;
@@ -92,8 +136,13 @@ inline void accumulate_wrapping(std::uint64_t& total, std::uint32_t& previous, s
 
 class LiveCapture {
  public:
+  // Distinct unmapped sessions a collector capture reports; more are counted, not reported.
+  static constexpr std::size_t kMaxUnmappedSessions = 256;
+
   enum class EndReason : std::uint8_t { stopped, interface_gone, error };
 
+  // `uplink` marks the observations of an uplink's own interface; a collector (options.mirror)
+  // marks each with the uplink its session maps to, and `uplink` is not used.
   LiveCapture(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring);
   ~LiveCapture();
   LiveCapture(const LiveCapture&) = delete;
@@ -102,6 +151,17 @@ class LiveCapture {
   EndReason run() noexcept;
   void stop() noexcept;
   LiveCaptureStats stats() const noexcept;
+  // Collector: the frames decapsulated for uplink `index` of MirrorRouting::uplinks (frames, bytes,
+  // malformed, truncated, notifications, NLB heartbeats; no drops). Zero for other captures.
+  LiveCaptureStats uplink_stats(std::size_t index) const noexcept;
+  // Collector: every frame by what it held (MirrorCounters, `unmapped` included). Zero otherwise.
+  MirrorCounters mirror_stats() const noexcept;
+  // Collector: moves up to `capacity` keys of sessions seen unmapped for the first time into
+  // `out` (each the exact key of the session's first frame, index included) and returns how many.
+  std::size_t take_unmapped_sessions(MirrorSessionKey* out, std::size_t capacity) noexcept;
+  // The PACKET_FANOUT group the capture is in (FanoutMode::create: the id the kernel chose);
+  // 0 when it is in none. (A group id may be 0 too: check options().fanout.)
+  std::uint16_t fanout_group() const noexcept;
   // Why run() ended with interface_gone or error ("the interface went down"); the owner adds
   // the interface's name.
   std::string error() const;

@@ -24,6 +24,7 @@
 
 #include "cam/analyzer.h"
 #include "cam/tracker.h"
+#include "capture/mirror_session_map.h"
 
 namespace camwatch::daemon {
 
@@ -40,14 +41,31 @@ class ConfigError : public std::runtime_error {
 
 enum class CaptureDirection : std::uint8_t { in, out, inout };
 
+// One uplink: captured on its own interface, or fed by the [[collector]]s through a mirror
+// session (ERSPAN session ID, optionally with an index; a GRE key; or the unkeyed GRE stream).
+// Exactly one of `interface` and `mirror` is set.
 struct UplinkConfig {
   std::string name;       // short user-chosen name: events and metrics use it
-  std::string interface;  // live capture interface
+  std::string interface;  // live capture interface; empty when a collector feeds the uplink
   CaptureDirection direction = CaptureDirection::in;
   bool promiscuous = true;
   bool both_ways = false;  // mirror = "both": the mirror carries both directions of the port
+  int threads = 0;  // capture threads on `interface` (PACKET_FANOUT); 0: [capture] threads_per_interface
+  std::optional<capture::MirrorSessionKey> mirror;  // erspan_session / erspan_index / gre_key
 
+  bool fed_by_collector() const { return mirror.has_value(); }
   friend bool operator==(const UplinkConfig&, const UplinkConfig&) = default;
+};
+
+// An interface receiving ERSPAN / GRE mirrors ([[collector]]): its frames are decapsulated and
+// handed to the uplinks whose mirror session they carry.
+struct CollectorConfig {
+  std::string name;       // metric label and log name; the interface's name unless set
+  std::string interface;
+  bool promiscuous = false;  // mirrors are addressed to the collector's own IP
+  int threads = 0;           // 0: [capture] threads_per_interface
+
+  friend bool operator==(const CollectorConfig&, const CollectorConfig&) = default;
 };
 
 // How live capture is set up ([capture]); see capture::LiveCaptureOptions.
@@ -56,11 +74,18 @@ struct CaptureConfig {
   std::int64_t buffer_bytes = 64LL << 20;           // kernel ring per uplink
   std::int64_t ring_entries = 65536;                // capture -> tracker ring per uplink
   cam::Duration merge_holdback = std::chrono::milliseconds(200);  // cross-uplink ordering delay
+  int threads_per_interface = 1;                    // capture threads per interface (PACKET_FANOUT)
 };
+
+// Capture threads for an interface whose own `threads` setting is `own` (0: not set).
+inline int capture_threads(int own, const CaptureConfig& capture) {
+  return own > 0 ? own : capture.threads_per_interface;
+}
 
 struct Config {
   std::string source_path;  // the file it was read from; empty for built-in defaults
   std::vector<UplinkConfig> uplinks;
+  std::vector<CollectorConfig> collectors;
   CaptureConfig capture;
   std::string events_path = "/var/lib/camwatch/events.jsonl";
   std::string metrics_listen = "127.0.0.1:9842";
@@ -97,6 +122,10 @@ inline constexpr const char* kDefaultConfigPath = "/etc/camwatch/camwatch.toml";
 
 // Reads and validates `path`. Throws ConfigError (see above).
 Config load_config(const std::string& path);
+
+// What `camwatch run` needs beyond a valid file: at least one uplink, and a [[collector]] when an
+// uplink is fed by one. Throws ConfigError ("PATH: uplink: ...") otherwise.
+void check_runnable(const Config& config, const std::string& path);
 
 // The rule for uplink names, in the config file and on the command line: 1-32 characters of
 // A-Z a-z 0-9 _ . -

@@ -13,7 +13,8 @@
 // MoveCounters turns the event stream into the per-uplink-pair counters: every ordered pair of
 // uplinks exists from the start at 0, so Prometheus' increase() sees the first silent move.
 //
-// Labels carry uplink names and small fixed vocabularies only, never a MAC or an IP (SPEC).
+// Labels carry uplink and collector names and small fixed vocabularies only, never a MAC or an
+// IP (SPEC).
 //
 // Not for: deciding anything, or holding state the tracker does not already hold.
 // Thread-safety: MetricsServer::publish() may be called from one thread while scrapes run on
@@ -54,6 +55,34 @@ struct UplinkMetrics {
   std::uint64_t truncated = 0;
   std::uint64_t notifications[cam::kNotificationKinds] = {};  // indexed by cam::Notification
   std::uint64_t nlb_heartbeats = 0;
+  std::uint64_t capture_restarts = 0;
+};
+
+// An ERSPAN / GRE collector interface ([[collector]]): what its frames held, its drops. The
+// decoded frames of the uplinks it feeds are counted in their UplinkMetrics.
+struct CollectorMetrics {
+  // Mirrored-frame encapsulations, in the order of capture::MirrorEncap without `none`.
+  static constexpr int kEncaps = 4;
+  static constexpr const char* kEncapNames[kEncaps] = {"erspan_i", "erspan_ii", "erspan_iii", "gre_teb"};
+
+  std::string name;
+  bool link_up = false;
+  bool capture_up = false;
+  std::uint64_t bytes = 0;
+  // Every frame received in exactly one of these (result="..."):
+  std::uint64_t mapped = 0;        // mirrored Ethernet frames handed to an uplink
+  std::uint64_t unmapped = 0;      // mirrored frames of a session no uplink maps
+  std::uint64_t not_mirrored = 0;  // the interface's own traffic, other GRE
+  std::uint64_t fragments = 0;     // fragmented mirrors (not reassembled)
+  std::uint64_t not_ethernet = 0;  // ERSPAN type III carrying another frame type
+  std::uint64_t truncated = 0;     // cut by the snaplen inside the encapsulation
+  std::uint64_t malformed = 0;
+  std::uint64_t mirrored[kEncaps] = {};  // mapped + unmapped, by encapsulation
+  std::uint64_t switch_truncated = 0;    // ERSPAN T bit: the switch cut the mirrored frame
+  std::uint64_t kernel_drops = 0;
+  std::uint64_t interface_drops = 0;
+  std::uint64_t ring_drops = 0;
+  double ring_fill_ratio = 0;
   std::uint64_t capture_restarts = 0;
 };
 
@@ -110,6 +139,7 @@ struct MetricsSnapshot {
   std::string libpcap_version;
   std::vector<UplinkMetrics> uplinks;  // configured uplinks only, in id order
   std::vector<cam::UplinkId> uplink_ids;  // parallel to `uplinks`: their ids in `moves`
+  std::vector<CollectorMetrics> collectors;  // configured collectors, in configuration order
   MoveCounters moves;
   cam::TrackerStats tracker;
   std::uint64_t max_entries = 0;
