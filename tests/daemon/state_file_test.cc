@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include <system_error>
 #include <vector>
 
+#include "testsupport/scoped_mount.h"
 #include "testsupport/temp_dir.h"
 #include "cam/event.h"
 #include "cam/tracker.h"
@@ -36,42 +36,8 @@ const cam::PacketTime kT0 = cam::PacketTime(seconds(1'346'305'200));  // 2012-08
 
 // ---- fixtures: directories, files, trackers ----
 
+using testsupport::ScopedMount;
 using testsupport::TempDir;
-
-// A mount made by a test, undone when the test ends (also when an assertion fails).
-class ScopedMount {
- public:
-  // A tmpfs of the given options on `target`; on failure, `why` says what went wrong.
-  static std::unique_ptr<ScopedMount> tmpfs(const std::string& target, const char* options, std::string& why) {
-    if (::mount("tmpfs", target.c_str(), "tmpfs", 0, options) != 0) {
-      why = std::string("mount -t tmpfs: ") + std::strerror(errno);
-      return nullptr;
-    }
-    return std::unique_ptr<ScopedMount>(new ScopedMount(target));
-  }
-  // `target` bound onto itself read-only: writes there fail with EROFS, even for root.
-  static std::unique_ptr<ScopedMount> read_only_bind(const std::string& target, std::string& why) {
-    if (::mount(target.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-      why = std::string("mount --bind: ") + std::strerror(errno);
-      return nullptr;
-    }
-    auto guard = std::unique_ptr<ScopedMount>(new ScopedMount(target));
-    if (::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0) {
-      why = std::string("mount -o remount,bind,ro: ") + std::strerror(errno);
-      return nullptr;
-    }
-    return guard;
-  }
-  ~ScopedMount() {
-    if (::umount2(target_.c_str(), 0) != 0) ::umount2(target_.c_str(), MNT_DETACH);
-  }
-  ScopedMount(const ScopedMount&) = delete;
-  ScopedMount& operator=(const ScopedMount&) = delete;
-
- private:
-  explicit ScopedMount(std::string target) : target_(std::move(target)) {}
-  std::string target_;
-};
 
 std::vector<std::uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
