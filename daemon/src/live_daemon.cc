@@ -519,6 +519,11 @@ class Daemon {
   // ---- state ----
 
   void load_state() {
+    const std::vector<std::string> stale = remove_stale_temporaries(config_.state_path);
+    if (!stale.empty()) {
+      spdlog::warn("removed {} temporary files of saves that were interrupted (crash or SIGKILL), e.g. {}", stale.size(),
+                   stale.front());
+    }
     try {
       SavedState saved = daemon::load_state(config_.state_path);
       const std::size_t restored = restore_into(saved, tracker_, names_);

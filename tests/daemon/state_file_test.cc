@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -789,6 +790,34 @@ TEST(StateFile, FailedSaveOnAFullDiskKeepsTheOldFileAndLeavesNoTemporary) {
   }
   EXPECT_EQ(read_bytes(path), old);
   EXPECT_EQ(entries(disk), std::vector<std::string>{"cam.state"});
+}
+
+// A save killed with SIGKILL leaves its temporary file; the next start removes it, and only it.
+TEST(StateFile, StartRemovesTemporariesOfSavesThatDiedAndNothingElse) {
+  TempDir dir;
+  const std::string path = dir.file("cam.state");
+  SmallTable small;
+  save_state(path, small.tracker, small.names);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // a pid that no longer runs
+  const std::string dead = path + ".tmp-" + std::to_string(child) + "-3";
+  const std::string mine = path + ".tmp-" + std::to_string(::getpid()) + "-0";  // a reused pid
+  const std::string alive = path + ".tmp-1-0";  // init runs: its file is not ours to remove
+  for (const std::string& name : {dead, mine, alive, path + ".tmp-x-1", path + ".tmp-12", dir.file("other.tmp-1-1"),
+                                  path + ".corrupt-5"}) {
+    write_bytes(name, {1, 2, 3});
+  }
+  std::vector<std::string> removed = remove_stale_temporaries(path);
+  std::sort(removed.begin(), removed.end());
+  std::vector<std::string> expected = {dead, mine};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(removed, expected);
+  EXPECT_EQ(entries(dir.path()), (std::vector<std::string>{"cam.state", "cam.state.corrupt-5", "cam.state.tmp-1-0",
+                                                            "cam.state.tmp-12", "cam.state.tmp-x-1", "other.tmp-1-1"}));
+  EXPECT_EQ(load_state(path).stations.size(), 3U);
+  EXPECT_TRUE(remove_stale_temporaries(dir.file("missing-dir/cam.state")).empty());
 }
 
 TEST(StateFile, SaveIntoAMissingDirectoryNamesThePath) {
