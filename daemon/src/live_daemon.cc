@@ -65,6 +65,10 @@ class StartupPermissionError : public std::runtime_error {
 };
 
 // The events file: appended, one write per event; "-" is stdout. Reopened on SIGHUP.
+// Opened non-blocking: the tracker loop must never wait for a reader (a FIFO whose reader
+// stopped reading would otherwise stall detection, metrics and the watchdog). A write the output
+// refuses waits in the writer's backlog instead. Regular files ignore the flag; stdout is left
+// as it is, since it is shared with stderr (the journal under systemd).
 class EventOutput {
  public:
   explicit EventOutput(std::string path) : path_(std::move(path)) { fd_ = open_fd(path_); }
@@ -92,7 +96,7 @@ class EventOutput {
  private:
   static int open_fd(const std::string& path) {
     if (path == "-") return STDOUT_FILENO;
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
     if (fd < 0) throw std::runtime_error(path + ": cannot open the events file: " + std::strerror(errno));
     return fd;
   }
@@ -111,11 +115,7 @@ class DaemonSink final : public cam::EventSink {
 
   void on_event(const cam::Event& e) override {
     moves_.on_event(e);
-    writer_.on_event(e);
-    if (writer_.write_failures() != reported_failures_) {
-      reported_failures_ = writer_.write_failures();
-      log_limited(spdlog::level::err, "events file: write failed: " + std::string(std::strerror(writer_.last_errno())));
-    }
+    writer_.on_event(e);  // a failure is held and reported by the loop (Daemon::check_event_output)
     switch (e.kind) {
       case cam::EventKind::silent_move:
         log_limited(spdlog::level::warn,
@@ -174,7 +174,6 @@ class DaemonSink final : public cam::EventSink {
   exporters::JsonEventWriter& writer_;
   const std::vector<std::string>& names_;
   exporters::MoveCounters moves_;
-  std::uint64_t reported_failures_ = 0;
   SteadyClock::time_point window_start_{};
   int in_window_ = 0;
   std::uint64_t suppressed_ = 0;
@@ -231,7 +230,7 @@ class Daemon {
       : config_(std::move(config)),
         config_path_(std::move(config_path)),
         events_(config_.events_path),
-        writer_(events_.fd(), {}, config_.tracker),
+        writer_(events_.fd(), {}, config_.tracker, kEventBacklog),
         sink_(writer_, names_),
         tracker_(config_.tracker, sink_),
         merger_(static_cast<std::size_t>(config_.capture.ring_entries)) {}
@@ -296,6 +295,7 @@ class Daemon {
     auto next_publish = SteadyClock::now();
     auto next_status = SteadyClock::now();
     auto next_watchdog = SteadyClock::now();
+    auto next_event_retry = SteadyClock::now();
     while (!stopping_) {
       wait_for_work();
       handle_links();
@@ -307,6 +307,11 @@ class Daemon {
         save_state();
         next_save = now + config_.state_save_interval;
       }
+      if (writer_.backlog() > 0 && now >= next_event_retry) {
+        writer_.retry();
+        next_event_retry = now + seconds(1);
+      }
+      check_event_output(now);
       if (watchdog_usec != 0 && now >= next_watchdog) {
         sd_notify(0, "WATCHDOG=1");
         next_watchdog = now + std::chrono::microseconds(watchdog_usec / 2);
@@ -345,10 +350,21 @@ class Daemon {
                    u->config.name, t.frames, t.malformed, t.kernel_drops, t.interface_drops, t.ring_drops);
     }
     tracker_.finish();
-    save_state();
+    if (!writer_.retry()) {
+      spdlog::error("events file {}: {} events could not be written ({}) and are lost; the log and the metrics counted them",
+                    events_.path(), writer_.backlog(), std::strerror(writer_.last_errno()));
+    }
+    // The last save is always reported: the periodic ones log only every tenth failure.
+    std::string saved = "saved";
+    try {
+      save_state_file();
+    } catch (const StateFileError& e) {
+      spdlog::error("saving the table failed: {}; the next start loads the last good save", e.what());
+      saved = "NOT saved";
+    }
     const cam::TrackerStats& s = tracker_.stats();
-    spdlog::info("stopped: {} stations saved; this run learned {} new stations, saw {} silent and {} announced moves",
-                 s.stations, s.stations_learned, s.silent_moves, s.announced_moves);
+    spdlog::info("stopped: {} stations {}; this run learned {} new stations, saw {} silent and {} announced moves",
+                 s.stations, saved, s.stations_learned, s.silent_moves, s.announced_moves);
     return kExitOk;
   }
 
@@ -554,6 +570,33 @@ class Daemon {
   }
   void save_state_file() { daemon::save_state(config_.state_path, tracker_, names_); }
 
+  // ---- the events file ----
+
+  // Says when the events file starts refusing events (full disk, permissions, a FIFO nobody
+  // reads), reminds once a minute while it does, and says when it takes them again. Counters
+  // (camwatch_event_write_errors_total, camwatch_event_backlog, camwatch_events_dropped_total)
+  // have every detail; the log only these few lines, however many events fail.
+  void check_event_output(SteadyClock::time_point now) {
+    const bool failing = writer_.backlog() > 0;
+    if (failing && !events_failing_) {
+      events_failing_ = true;
+      events_failure_start_ = {writer_.events_written(), writer_.events_dropped()};
+      next_events_reminder_ = now + kEventsReminder;
+      spdlog::error("events file {}: write failed: {}; holding up to {} events in memory and retrying every second",
+                    events_.path(), std::strerror(writer_.last_errno()), kEventBacklog);
+    } else if (failing && now >= next_events_reminder_) {
+      next_events_reminder_ = now + kEventsReminder;
+      spdlog::error("events file {}: still failing ({}): {} events held, {} dropped since it failed", events_.path(),
+                    std::strerror(writer_.last_errno()), writer_.backlog(),
+                    writer_.events_dropped() - events_failure_start_.dropped);
+    } else if (!failing && events_failing_) {
+      events_failing_ = false;
+      spdlog::warn("events file {}: writable again; {} held events written, {} dropped while it failed", events_.path(),
+                   writer_.events_written() - events_failure_start_.written,
+                   writer_.events_dropped() - events_failure_start_.dropped);
+    }
+  }
+
   // ---- signals, reload, status ----
 
   void block_signals() {
@@ -721,6 +764,8 @@ class Daemon {
     m.packet_clock_s = std::chrono::duration<double>(tracker_.clock().time_since_epoch()).count();
     m.health = health_;
     m.health.event_write_errors = writer_.write_failures();
+    m.health.event_backlog = writer_.backlog();
+    m.health.events_dropped = writer_.events_dropped();
     metrics_->publish(std::move(m));
   }
 
@@ -801,6 +846,14 @@ class Daemon {
   bool stopping_ = false;
   bool reload_requested_ = false;
   unsigned state_failures_in_row_ = 0;
+  // Events the events file refused wait in memory (in order) up to this many, about 3 MB.
+  static constexpr std::size_t kEventBacklog = 10'000;
+  static constexpr auto kEventsReminder = seconds(60);
+  bool events_failing_ = false;
+  struct {
+    std::uint64_t written = 0, dropped = 0;
+  } events_failure_start_;
+  SteadyClock::time_point next_events_reminder_{};
   static constexpr auto kMetricsInterval = milliseconds(100);
   std::unique_ptr<exporters::MetricsServer> metrics_;  // null when [metrics] listen is empty
   std::unique_ptr<ControlServer> control_;              // null when off or it could not be opened
