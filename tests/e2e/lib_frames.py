@@ -14,7 +14,8 @@ there too. Classic pcap, microseconds, little-endian, Ethernet. Same arguments, 
                                                seed shares (two files, two uplinks: moves)
   lib_frames.py script OUT < LINES             one frame per line "MICROSECONDS MAC KIND", KIND
                                                udp, garp or rarp, in the order given
-  lib_frames.py moves A_OUT B_OUT COUNT        COUNT stations heard on A, then each on B with no
+  lib_frames.py moves A_OUT B_OUT COUNT [FIRST] COUNT stations (02:4d:00:.. numbered from FIRST,
+                                               default 0) heard on A, then each on B with no
                                                notification: COUNT silent moves
 
 Frames start at 2012-08-30T12:00:00Z (the bench generator's epoch); times in `script` are
@@ -154,10 +155,10 @@ def script(path, lines):
     return out.count
 
 
-def moves(a_path, b_path, count):
+def moves(a_path, b_path, count, first=0):
     """Each station once on A; a second later each once on B: every one a silent move."""
     a, b = Pcap(a_path), Pcap(b_path)
-    for i in range(count):
+    for i in range(first, first + count):
         mac = bytes([0x02, 0x4D, 0, (i >> 16) & 0xFF, (i >> 8) & 0xFF, i & 0xFF])
         a.frame(i, ipv4_udp(mac))
         b.frame(1_000_000 + i, ipv4_udp(mac))
@@ -174,8 +175,8 @@ def main(argv):
         n = random_frames(argv[2], int(argv[3]), int(argv[4]))
     elif cmd == "script" and len(argv) == 3:
         n = script(argv[2], sys.stdin)
-    elif cmd == "moves" and len(argv) == 5:
-        n = moves(argv[2], argv[3], int(argv[4]))
+    elif cmd == "moves" and len(argv) in (5, 6):
+        n = moves(argv[2], argv[3], int(argv[4]), int(argv[5]) if len(argv) == 6 else 0)
     else:
         sys.stderr.write(__doc__)
         return 2
