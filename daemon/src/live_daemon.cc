@@ -308,8 +308,11 @@ class Daemon {
         next_save = now + config_.state_save_interval;
       }
       if (writer_.backlog() > 0 && now >= next_event_retry) {
+        const std::uint64_t written = writer_.events_written();
         writer_.retry();
-        next_event_retry = now + seconds(1);
+        // Progress (a reader draining a FIFO takes a pipe-full at a time): again on the next
+        // tick. None (a full disk): in a second.
+        next_event_retry = writer_.events_written() != written ? now : now + seconds(1);
       }
       check_event_output(now);
       if (watchdog_usec != 0 && now >= next_watchdog) {
