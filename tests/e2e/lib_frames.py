@@ -6,12 +6,13 @@ there too. Classic pcap, microseconds, little-endian, Ethernet. Same arguments, 
 
   lib_frames.py flood OUT COUNT SEED           COUNT frames, each from a new random unicast MAC
                                                (a macof-style CAM flood), 1 us apart
-  lib_frames.py random OUT COUNT SEED          COUNT random frames: raw bytes, then headers that
-                                               are right up to a random depth (VLAN stacks, ARP,
-                                               RARP, IPv4, IPv6/ICMPv6 with extension headers)
-                                               and random bytes after; a share of well-formed
-                                               frames and notifications from 64 MACs that every
-                                               seed shares (two files, two uplinks: moves)
+  lib_frames.py random OUT COUNT SEED          COUNT random frames of 60..1514 bytes: raw bytes,
+                                               or headers right up to a random depth (VLAN
+                                               stacks, ARP, RARP, IPv4, IPv6/ICMPv6 with
+                                               extension headers) and random bytes after; a
+                                               share of well-formed frames and notifications
+                                               from 64 MACs every seed shares (two files, two
+                                               uplinks: moves)
   lib_frames.py script OUT < LINES             one frame per line "MICROSECONDS MAC KIND", KIND
                                                udp, garp or rarp, in the order given
   lib_frames.py moves A_OUT B_OUT COUNT [FIRST] COUNT stations (02:4d:00:.. numbered from FIRST,
@@ -107,7 +108,13 @@ POOL = [random_unicast(random.Random(7000 + i)) for i in range(64)]
 
 
 def random_frame(rng):
-    """Bytes a broken or hostile sender could put on the wire, 14..1514 long."""
+    """Bytes a broken or hostile sender could put on the wire, 60..1514 long: shorter frames are
+    runts a NIC discards (and the kernel drops short VLAN-tagged ones before any capture)."""
+    frame = random_frame_body(rng)
+    return frame + rng.randbytes(60 - len(frame)) if len(frame) < 60 else frame
+
+
+def random_frame_body(rng):
     choice = rng.random()
     if choice < 0.2:  # anything at all
         return rng.randbytes(rng.randint(14, 200))
