@@ -2,7 +2,7 @@
 # The systemd watchdog, tested as systemd runs it (there is no systemd as PID 1 here): a fake
 # systemd (tests/e2e/lib_watchdog.py) owns NOTIFY_SOCKET, starts `camwatch run` with
 # WATCHDOG_USEC=2000000 and WATCHDOG_PID, and sends SIGABRT when no WATCHDOG=1 came for 2 s.
-#  1. Events to stdout, a pipe the supervisor reads. Healthy: WATCHDOG=1 at least every 1.5 s,
+#  1. Events to stdout, a pipe the supervisor reads. Healthy: WATCHDOG=1 at least every 1.6 s,
 #     events arrive. Then it stops reading: the tracker loop blocks in write(2) (stdout is left
 #     blocking: it is shared with stderr), the pings stop, /metrics still answers but
 #     camwatch_last_update_timestamp_seconds goes stale, SIGABRT kills the daemon, and the
