@@ -39,6 +39,8 @@ mkdir -p "$logs"
 results=$logs/results.txt
 : >"$results"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$repo" status --porcelain 2>/dev/null | grep -v '^??' | grep -qv 'docs/RELIABILITY.md' && echo " (with local changes)")
 overall=0
 
 # One test: its name, then the script in tests/e2e/. Records "name status seconds" and the
@@ -92,8 +94,6 @@ if [ "$FUZZ_SECONDS" != 0 ] && [ -x "$fuzz_dir/fuzz/fuzz_decoder" ]; then
 fi
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r)"
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$repo" status --porcelain 2>/dev/null | grep -v '^??' | grep -qv 'docs/RELIABILITY.md' && echo " (with local changes)")
 python3 "$script_dir/reliability_table.py" "$results" "$out" "$started" "$machine" "$commit${dirty:-}" \
   "FUZZ_SECONDS=$FUZZ_SECONDS FLOOD=$FLOOD STATIONS=$STATIONS KILLS=$KILLS RANDOM_FRAMES=$RANDOM_FRAMES FRAMES=$FRAMES SIGHUPS=$SIGHUPS bench/reliability.sh" ||
   overall=1
