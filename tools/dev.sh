@@ -24,6 +24,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   tcpdump iproute2 procps python3 curl
   valgrind                            # bench.path_smoke: callgrind's client requests (ctest -L bench)
+  strace                              # e2e.live_least_privilege: a whole run starts no other program
   prometheus prometheus-alertmanager  # the real-server test, promtool, amtool
   ieee-data                           # OUI vendor names (optional at run time)
   dpkg-dev lintian man-db groff-base  # the .deb (dpkg-shlibdeps), its lint, the man page checks

@@ -74,6 +74,10 @@ class StartupPermissionError : public std::runtime_error {
 };
 
 // The events file: appended, one write per event; "-" is stdout. Reopened on SIGHUP.
+// Opened non-blocking: the tracker loop must never wait for a reader (a FIFO whose reader
+// stopped reading would otherwise stall detection, metrics and the watchdog). A write the output
+// refuses waits in the writer's backlog instead. Regular files ignore the flag; stdout is left
+// as it is, since it is shared with stderr (the journal under systemd).
 class EventOutput {
  public:
   explicit EventOutput(std::string path) : path_(std::move(path)) { fd_ = open_fd(path_); }
@@ -101,7 +105,7 @@ class EventOutput {
  private:
   static int open_fd(const std::string& path) {
     if (path == "-") return STDOUT_FILENO;
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
     if (fd < 0) throw std::runtime_error(path + ": cannot open the events file: " + std::strerror(errno));
     return fd;
   }
@@ -120,11 +124,7 @@ class DaemonSink final : public cam::EventSink {
 
   void on_event(const cam::Event& e) override {
     moves_.on_event(e);
-    writer_.on_event(e);
-    if (writer_.write_failures() != reported_failures_) {
-      reported_failures_ = writer_.write_failures();
-      log_limited(spdlog::level::err, "events file: write failed: " + std::string(std::strerror(writer_.last_errno())));
-    }
+    writer_.on_event(e);  // a failure is held and reported by the loop (Daemon::check_event_output)
     switch (e.kind) {
       case cam::EventKind::silent_move:
         log_limited(spdlog::level::warn,
@@ -212,7 +212,6 @@ class DaemonSink final : public cam::EventSink {
   exporters::JsonEventWriter& writer_;
   const std::vector<std::string>& names_;
   exporters::MoveCounters moves_;
-  std::uint64_t reported_failures_ = 0;
   SteadyClock::time_point window_start_{};
   int in_window_ = 0;
   std::uint64_t suppressed_ = 0;
@@ -317,7 +316,7 @@ class Daemon {
         config_path_(std::move(config_path)),
         events_(config_.events_path),
         vendors_(load_vendor_db()),
-        writer_(events_.fd(), {}, config_.tracker),
+        writer_(events_.fd(), {}, config_.tracker, kEventBacklog),
         sink_(writer_, names_),
         analyzer_(analyzer_config(config_, config_names(config_)), sink_),
         tracker_(analyzer_.tracker()),
@@ -398,6 +397,7 @@ class Daemon {
     auto next_publish = SteadyClock::now();
     auto next_status = SteadyClock::now();
     auto next_watchdog = SteadyClock::now();
+    auto next_event_retry = SteadyClock::now();
     while (!stopping_) {
       wait_for_work();
       handle_links();
@@ -410,6 +410,14 @@ class Daemon {
         save_state();
         next_save = now + config_.state_save_interval;
       }
+      if (writer_.backlog() > 0 && now >= next_event_retry) {
+        const std::uint64_t written = writer_.events_written();
+        writer_.retry();
+        // Progress (a reader draining a FIFO takes a pipe-full at a time): again on the next
+        // tick. None (a full disk): in a second.
+        next_event_retry = writer_.events_written() != written ? now : now + seconds(1);
+      }
+      check_event_output(now);
       if (watchdog_usec != 0 && now >= next_watchdog) {
         sd_notify(0, "WATCHDOG=1");
         next_watchdog = now + std::chrono::microseconds(watchdog_usec / 2);
@@ -467,10 +475,21 @@ class Daemon {
                    t.kernel_drops, t.interface_drops, t.ring_drops, threads_note(c->group));
     }
     analyzer_.finish();
-    save_state();
+    if (!writer_.retry()) {
+      spdlog::error("events file {}: {} events could not be written ({}) and are lost; the log and the metrics counted them",
+                    events_.path(), writer_.backlog(), std::strerror(writer_.last_errno()));
+    }
+    // The last save is always reported: the periodic ones log only every tenth failure.
+    std::string saved = "saved";
+    try {
+      save_state_file();
+    } catch (const StateFileError& e) {
+      spdlog::error("saving the table failed: {}; the next start loads the last good save", e.what());
+      saved = "NOT saved";
+    }
     const cam::TrackerStats& s = tracker_.stats();
-    spdlog::info("stopped: {} stations saved; this run learned {} new stations, saw {} silent and {} announced moves",
-                 s.stations, s.stations_learned, s.silent_moves, s.announced_moves);
+    spdlog::info("stopped: {} stations {}; this run learned {} new stations, saw {} silent and {} announced moves",
+                 s.stations, saved, s.stations_learned, s.silent_moves, s.announced_moves);
     return kExitOk;
   }
 
@@ -869,6 +888,11 @@ class Daemon {
   // ---- state ----
 
   void load_state() {
+    const std::vector<std::string> stale = remove_stale_temporaries(config_.state_path);
+    if (!stale.empty()) {
+      spdlog::warn("removed {} temporary files of saves that were interrupted (crash or SIGKILL), e.g. {}", stale.size(),
+                   stale.front());
+    }
     try {
       SavedState saved = daemon::load_state(config_.state_path);
       std::size_t bindings = 0;
@@ -900,6 +924,33 @@ class Daemon {
     }
   }
   void save_state_file() { daemon::save_state(config_.state_path, analyzer_, names_); }
+
+  // ---- the events file ----
+
+  // Says when the events file starts refusing events (full disk, permissions, a FIFO nobody
+  // reads), reminds once a minute while it does, and says when it takes them again. Counters
+  // (camwatch_event_write_errors_total, camwatch_event_backlog, camwatch_events_dropped_total)
+  // have every detail; the log only these few lines, however many events fail.
+  void check_event_output(SteadyClock::time_point now) {
+    const bool failing = writer_.backlog() > 0;
+    if (failing && !events_failing_) {
+      events_failing_ = true;
+      events_failure_start_ = {writer_.events_written(), writer_.events_dropped()};
+      next_events_reminder_ = now + kEventsReminder;
+      spdlog::error("events file {}: write failed: {}; holding up to {} events in memory and retrying every second",
+                    events_.path(), std::strerror(writer_.last_errno()), kEventBacklog);
+    } else if (failing && now >= next_events_reminder_) {
+      next_events_reminder_ = now + kEventsReminder;
+      spdlog::error("events file {}: still failing ({}): {} events held, {} dropped since it failed", events_.path(),
+                    std::strerror(writer_.last_errno()), writer_.backlog(),
+                    writer_.events_dropped() - events_failure_start_.dropped);
+    } else if (!failing && events_failing_) {
+      events_failing_ = false;
+      spdlog::warn("events file {}: writable again; {} held events written, {} dropped while it failed", events_.path(),
+                   writer_.events_written() - events_failure_start_.written,
+                   writer_.events_dropped() - events_failure_start_.dropped);
+    }
+  }
 
   // ---- signals, reload, status ----
 
@@ -1142,6 +1193,8 @@ class Daemon {
     m.packet_clock_s = std::chrono::duration<double>(tracker_.clock().time_since_epoch()).count();
     m.health = health_;
     m.health.event_write_errors = writer_.write_failures();
+    m.health.event_backlog = writer_.backlog();
+    m.health.events_dropped = writer_.events_dropped();
     metrics_->publish(std::move(m));
   }
 
@@ -1241,6 +1294,14 @@ class Daemon {
   bool stopping_ = false;
   bool reload_requested_ = false;
   unsigned state_failures_in_row_ = 0;
+  // Events the events file refused wait in memory (in order) up to this many, about 3 MB.
+  static constexpr std::size_t kEventBacklog = 10'000;
+  static constexpr auto kEventsReminder = seconds(60);
+  bool events_failing_ = false;
+  struct {
+    std::uint64_t written = 0, dropped = 0;
+  } events_failure_start_;
+  SteadyClock::time_point next_events_reminder_{};
   static constexpr auto kMetricsInterval = milliseconds(100);
   static constexpr int kCollectorSnaplenHeadroom = 128;
   std::unique_ptr<exporters::MetricsServer> metrics_;  // null when [metrics] listen is empty

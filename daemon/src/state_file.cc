@@ -1,6 +1,7 @@
 #include "daemon/state_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1027,6 +1028,37 @@ std::size_t restore_into(const SavedState& state, cam::Analyzer& analyzer, const
     analyzer.restore_story(std::move(st));
   }
   return stations;
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& path) {
+  std::vector<std::string> removed;
+  const std::string prefix = std::filesystem::path(path).filename().string() + ".tmp-";
+  std::error_code ec;
+  // increment(ec), not ++: a directory that changes or fails under us ends the walk, never throws.
+  for (std::filesystem::directory_iterator it(directory_of(path), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::filesystem::directory_entry& entry = *it;
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    // The rest must be exactly what TemporaryFile writes: <pid>-<counter>.
+    const std::string_view rest = std::string_view(name).substr(prefix.size());
+    const auto dash = rest.find('-');
+    const auto digits = [](std::string_view t) {
+      return !t.empty() && t.size() <= 19 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (dash == std::string_view::npos || !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) continue;
+    const auto pid = std::stoll(std::string(rest.substr(0, dash)));
+    // Our own pid is stale too (pid reuse after a reboot): no save of ours runs before the start
+    // is done. Another live process (kill says it exists, or that we may not signal it) keeps
+    // its file.
+    const bool ours = pid == ::getpid();
+    const bool gone = pid > 0 && pid <= std::numeric_limits<pid_t>::max() && ::kill(static_cast<pid_t>(pid), 0) != 0 &&
+                      errno == ESRCH;
+    if (!ours && !gone) continue;
+    std::error_code type_ec;
+    if (entry.is_symlink(type_ec) || !entry.is_regular_file(type_ec)) continue;
+    if (::unlink(entry.path().c_str()) == 0) removed.push_back(entry.path().string());
+  }
+  return removed;
 }
 
 std::size_t restore_into(const SavedState& state, cam::Tracker& tracker, const std::vector<std::string>& uplink_names) {

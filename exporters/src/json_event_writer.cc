@@ -1,5 +1,6 @@
 #include "exporters/json_event_writer.h"
 
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -256,27 +257,83 @@ std::string format_event_json(const cam::Event& e, const std::vector<std::string
   return out;
 }
 
-JsonEventWriter::JsonEventWriter(int fd, std::vector<std::string> uplink_names, cam::TrackerConfig config)
-    : fd_(fd), uplink_names_(std::move(uplink_names)), config_(config) {}
+JsonEventWriter::JsonEventWriter(int fd, std::vector<std::string> uplink_names, cam::TrackerConfig config,
+                                 std::size_t backlog_limit)
+    : fd_(fd), uplink_names_(std::move(uplink_names)), config_(config), backlog_limit_(backlog_limit) {}
 
 void JsonEventWriter::on_event(const cam::Event& event) {
-  line_ = format_event_json(event, uplink_names_, config_, vendors_);
-  line_.push_back('\n');
-  // One write(2) per line: with O_APPEND the line lands whole, even with other appenders.
-  const char* data = line_.data();
-  std::size_t left = line_.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd_, data, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      last_errno_ = errno;
-      ++failures_;
-      return;
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
+  std::string line = format_event_json(event, uplink_names_, config_, vendors_);
+  line.push_back('\n');
+  // Older events first: a new one never overtakes those still held.
+  if (!held_.empty() && !retry()) {
+    ++failures_;
+    hold(std::move(line), 0);
+    return;
   }
-  ++written_;
+  std::size_t from = 0;
+  if (write_line(line, from)) {
+    ++written_;
+    return;
+  }
+  ++failures_;
+  hold(std::move(line), from);
+}
+
+bool JsonEventWriter::retry() {
+  while (!held_.empty()) {
+    std::size_t from = head_written_;
+    if (!write_line(held_.front(), from)) {
+      head_written_ = from;
+      return false;
+    }
+    held_.pop_front();
+    head_written_ = 0;
+    ++written_;
+  }
+  return true;
+}
+
+// One write(2) per line: with O_APPEND the line lands whole, even with other appenders. Writes
+// line[from..] and advances `from`; on failure a line begun by this call is taken back if the
+// output allows it (from is then 0 again).
+bool JsonEventWriter::write_line(const std::string& line, std::size_t& from) {
+  const std::size_t start = from;
+  while (from < line.size()) {
+    const ssize_t n = ::write(fd_, line.data() + from, line.size() - from);
+    if (n > 0) {
+      from += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    last_errno_ = n < 0 ? errno : EIO;  // 0 bytes for a non-empty write: never spin on it
+    if (start == 0 && from > 0 && take_back(from)) from = 0;
+    return false;
+  }
+  return true;
+}
+
+// A full disk accepts the bytes up to its last free block and refuses the rest: cut them off
+// again so the file ends with a whole line. Only seekable outputs (files) can; the offset after
+// a write is the end of what it wrote, O_APPEND or not.
+bool JsonEventWriter::take_back(std::size_t bytes) {
+  const off_t end = ::lseek(fd_, 0, SEEK_CUR);
+  if (end < 0 || static_cast<std::uint64_t>(end) < bytes) return false;  // a pipe, a terminal
+  const off_t line_start = end - static_cast<off_t>(bytes);
+  if (::ftruncate(fd_, line_start) != 0) return false;
+  // Without O_APPEND (stdout redirected with >) the next write would otherwise leave a hole.
+  ::lseek(fd_, line_start, SEEK_SET);
+  return true;
+}
+
+// `written` bytes of the line are out and could not be taken back (a pipe): the rest must follow
+// before anything else, so that line is held even beyond the limit.
+void JsonEventWriter::hold(std::string line, std::size_t written) {
+  if (held_.size() >= backlog_limit_ && written == 0) {
+    ++dropped_;
+    return;
+  }
+  if (held_.empty()) head_written_ = written;
+  held_.push_back(std::move(line));
 }
 
 }  // namespace camwatch::exporters

@@ -397,8 +397,13 @@ std::vector<MetricFamily> render_metrics(const MetricsSnapshot& s, bool with_pro
       fam.metric.push_back(Families::counter_sample({{"event", cam::to_string(kind)}}, static_cast<double>(s.moves.events(kind))));
     }
   }
-  f.counter("camwatch_event_write_errors_total", "Events that could not be written to the events file.",
+  f.counter("camwatch_event_write_errors_total",
+            "Events the events file refused when they happened (held for a retry, or dropped).",
             static_cast<double>(s.health.event_write_errors));
+  f.gauge("camwatch_event_backlog", "Events held in memory until the events file takes them again.",
+          static_cast<double>(s.health.event_backlog));
+  f.counter("camwatch_events_dropped_total", "Events lost because the events file refused them and the backlog was full.",
+            static_cast<double>(s.health.events_dropped));
 
   // The daemon.
   const DaemonHealth& h = s.health;

@@ -2,8 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +20,7 @@
 #include <system_error>
 #include <vector>
 
+#include "testsupport/scoped_mount.h"
 #include "testsupport/temp_dir.h"
 #include "cam/event.h"
 #include "cam/tracker.h"
@@ -36,42 +37,8 @@ const cam::PacketTime kT0 = cam::PacketTime(seconds(1'346'305'200));  // 2012-08
 
 // ---- fixtures: directories, files, trackers ----
 
+using testsupport::ScopedMount;
 using testsupport::TempDir;
-
-// A mount made by a test, undone when the test ends (also when an assertion fails).
-class ScopedMount {
- public:
-  // A tmpfs of the given options on `target`; on failure, `why` says what went wrong.
-  static std::unique_ptr<ScopedMount> tmpfs(const std::string& target, const char* options, std::string& why) {
-    if (::mount("tmpfs", target.c_str(), "tmpfs", 0, options) != 0) {
-      why = std::string("mount -t tmpfs: ") + std::strerror(errno);
-      return nullptr;
-    }
-    return std::unique_ptr<ScopedMount>(new ScopedMount(target));
-  }
-  // `target` bound onto itself read-only: writes there fail with EROFS, even for root.
-  static std::unique_ptr<ScopedMount> read_only_bind(const std::string& target, std::string& why) {
-    if (::mount(target.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-      why = std::string("mount --bind: ") + std::strerror(errno);
-      return nullptr;
-    }
-    auto guard = std::unique_ptr<ScopedMount>(new ScopedMount(target));
-    if (::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0) {
-      why = std::string("mount -o remount,bind,ro: ") + std::strerror(errno);
-      return nullptr;
-    }
-    return guard;
-  }
-  ~ScopedMount() {
-    if (::umount2(target_.c_str(), 0) != 0) ::umount2(target_.c_str(), MNT_DETACH);
-  }
-  ScopedMount(const ScopedMount&) = delete;
-  ScopedMount& operator=(const ScopedMount&) = delete;
-
- private:
-  explicit ScopedMount(std::string target) : target_(std::move(target)) {}
-  std::string target_;
-};
 
 std::vector<std::uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -833,6 +800,34 @@ TEST(StateFile, FailedSaveOnAFullDiskKeepsTheOldFileAndLeavesNoTemporary) {
   }
   EXPECT_EQ(read_bytes(path), old);
   EXPECT_EQ(entries(disk), std::vector<std::string>{"cam.state"});
+}
+
+// A save killed with SIGKILL leaves its temporary file; the next start removes it, and only it.
+TEST(StateFile, StartRemovesTemporariesOfSavesThatDiedAndNothingElse) {
+  TempDir dir;
+  const std::string path = dir.file("cam.state");
+  SmallTable small;
+  save_state(path, small.tracker, small.names);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // a pid that no longer runs
+  const std::string dead = path + ".tmp-" + std::to_string(child) + "-3";
+  const std::string mine = path + ".tmp-" + std::to_string(::getpid()) + "-0";  // a reused pid
+  const std::string alive = path + ".tmp-1-0";  // init runs: its file is not ours to remove
+  for (const std::string& name : {dead, mine, alive, path + ".tmp-x-1", path + ".tmp-12", dir.file("other.tmp-1-1"),
+                                  path + ".corrupt-5"}) {
+    write_bytes(name, {1, 2, 3});
+  }
+  std::vector<std::string> removed = remove_stale_temporaries(path);
+  std::sort(removed.begin(), removed.end());
+  std::vector<std::string> expected = {dead, mine};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(removed, expected);
+  EXPECT_EQ(entries(dir.path()), (std::vector<std::string>{"cam.state", "cam.state.corrupt-5", "cam.state.tmp-1-0",
+                                                            "cam.state.tmp-12", "cam.state.tmp-x-1", "other.tmp-1-1"}));
+  EXPECT_EQ(load_state(path).stations.size(), 3U);
+  EXPECT_TRUE(remove_stale_temporaries(dir.file("missing-dir/cam.state")).empty());
 }
 
 TEST(StateFile, SaveIntoAMissingDirectoryNamesThePath) {

@@ -8,6 +8,10 @@ live_require() {  # skips (77) unless root with ip(8) and the injector
   [ -x "$inject" ] || { echo "SKIP: camwatch-inject not built at $inject"; exit 77; }
 }
 
+sanitized_build() {  # true when $camwatch carries a sanitizer runtime (ASan or TSan): slower, more memory
+  grep -qa -e __asan_init -e __tsan_init "$camwatch"
+}
+
 live_setup() {  # creates the namespace $ns with veth pairs: for each NAME, NAMEa (inject) <-> NAMEb (capture)
   ns=camwatch-e2e-$$-$RANDOM
   ip netns add "$ns"

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "cam/failover.h"
+#include "testsupport/scoped_mount.h"
+#include "testsupport/temp_dir.h"
 
 namespace camwatch::exporters {
 namespace {
@@ -211,6 +213,164 @@ TEST(JsonEventWriter, CountsAFailedWriteInsteadOfThrowing) {
   EXPECT_EQ(writer.events_written(), 0U);
   EXPECT_EQ(writer.write_failures(), 1U);
   EXPECT_EQ(writer.last_errno(), ENOSPC);
+}
+
+// ---- a failing output: nothing half-written, nothing lost while the backlog has room ----
+
+cam::Event nth_move(int i) {
+  cam::Event e = silent_move();
+  e.time = at(1346305327 + i);
+  e.station.mac = cam::MacAddress::from_u64(0x020000000000ULL + static_cast<std::uint64_t>(i));
+  return e;
+}
+
+std::string nth_line(int i) { return format_event_json(nth_move(i), kNames, {}) + "\n"; }
+
+// A non-blocking pipe of one page, filled up: writes fail with EAGAIN until it is read.
+struct FullPipe {
+  int read_fd = -1, write_fd = -1;
+  std::size_t filler = 0;
+  FullPipe() {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK) != 0) return;
+    read_fd = fds[0];
+    write_fd = fds[1];
+    ::fcntl(write_fd, F_SETPIPE_SZ, 4096);
+    const std::string block(512, 'x');
+    for (ssize_t n; (n = ::write(write_fd, block.data(), block.size())) > 0;) filler += static_cast<std::size_t>(n);
+  }
+  ~FullPipe() {
+    if (read_fd >= 0) ::close(read_fd);
+    if (write_fd >= 0) ::close(write_fd);
+  }
+  std::string read_all() {
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(read_fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+    return got;
+  }
+};
+
+TEST(JsonEventWriter, HoldsEventsTheOutputRefusesAndWritesThemInOrderOnceItTakesThem) {
+  FullPipe pipe;
+  ASSERT_GE(pipe.write_fd, 0);
+  JsonEventWriter writer(pipe.write_fd, kNames, {}, 10);
+  for (int i = 0; i < 3; ++i) writer.on_event(nth_move(i));
+  EXPECT_EQ(writer.events_written(), 0U);
+  EXPECT_EQ(writer.write_failures(), 3U);
+  EXPECT_EQ(writer.backlog(), 3U);
+  EXPECT_EQ(writer.events_dropped(), 0U);
+  EXPECT_EQ(writer.last_errno(), EAGAIN);
+  EXPECT_FALSE(writer.retry()) << "the pipe is still full";
+
+  EXPECT_EQ(pipe.read_all().size(), pipe.filler);  // the reader catches up
+  EXPECT_TRUE(writer.retry());
+  writer.on_event(nth_move(3));
+  EXPECT_EQ(pipe.read_all(), nth_line(0) + nth_line(1) + nth_line(2) + nth_line(3));
+  EXPECT_EQ(writer.events_written(), 4U);
+  EXPECT_EQ(writer.backlog(), 0U);
+}
+
+TEST(JsonEventWriter, ANewEventWaitsBehindHeldOnesAndFlushesThemWhenTheOutputRecovers) {
+  FullPipe pipe;
+  ASSERT_GE(pipe.write_fd, 0);
+  JsonEventWriter writer(pipe.write_fd, kNames, {}, 10);
+  writer.on_event(nth_move(0));
+  pipe.read_all();
+  writer.on_event(nth_move(1));  // no retry() in between: the new event pushes the old one out first
+  EXPECT_EQ(pipe.read_all(), nth_line(0) + nth_line(1));
+  EXPECT_EQ(writer.write_failures(), 1U);
+}
+
+TEST(JsonEventWriter, DropsAndCountsEventsBeyondTheBacklogLimit) {
+  const int fd = ::open("/dev/full", O_WRONLY);
+  if (fd < 0) GTEST_SKIP() << "/dev/full is not available here";
+  JsonEventWriter writer(fd, kNames, {}, 2);
+  for (int i = 0; i < 5; ++i) writer.on_event(nth_move(i));
+  ::close(fd);
+  EXPECT_EQ(writer.write_failures(), 5U);
+  EXPECT_EQ(writer.backlog(), 2U);
+  EXPECT_EQ(writer.events_dropped(), 3U);
+}
+
+TEST(JsonEventWriter, WithoutABacklogAFailedEventIsDroppedAtOnce) {
+  const int fd = ::open("/dev/full", O_WRONLY);
+  if (fd < 0) GTEST_SKIP() << "/dev/full is not available here";
+  JsonEventWriter writer(fd, kNames, {});
+  writer.on_event(nth_move(0));
+  ::close(fd);
+  EXPECT_EQ(writer.backlog(), 0U);
+  EXPECT_EQ(writer.events_dropped(), 1U);
+}
+
+std::string file_text(const std::string& path) {
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return text;
+}
+
+// A real full disk: tmpfs takes a line up to its last free page and refuses the rest (a short
+// write, then ENOSPC). The writer must cut that half line off again, and once space is freed
+// the file must hold every event, in order.
+TEST(JsonEventWriter, NeverLeavesHalfALineOnAFullDiskAndCatchesUpWhenSpaceReturns) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  testsupport::TempDir dir("writer");
+  std::string why;
+  const auto disk = testsupport::ScopedMount::tmpfs(dir.path(), "size=8k,mode=0700", why);  // two pages
+  if (!disk) GTEST_SKIP() << why;
+  dir.write("filler", std::string(4096, 'f'));  // one page taken: the events get the other
+  const std::string path = dir.file("events.jsonl");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  ASSERT_GE(fd, 0);
+  JsonEventWriter writer(fd, kNames, {}, 100);
+
+  int sent = 0;
+  while (writer.write_failures() < 3 && sent < 200) writer.on_event(nth_move(sent++));
+  ASSERT_EQ(writer.write_failures(), 3U) << "the disk never filled up";
+  EXPECT_EQ(writer.last_errno(), ENOSPC);
+  const std::string partial = file_text(path);
+  ASSERT_LT(partial.size(), 4096U);
+  EXPECT_NE(4096 % nth_line(0).size(), 0U) << "pick a line length that does not divide the page";
+  std::string expected;
+  for (int i = 0; i < static_cast<int>(writer.events_written()); ++i) expected += nth_line(i);
+  EXPECT_EQ(partial, expected) << "whole lines only, nothing after the last one";
+
+  ASSERT_EQ(::unlink(dir.file("filler").c_str()), 0);
+  EXPECT_TRUE(writer.retry());
+  writer.on_event(nth_move(sent++));
+  ::close(fd);
+  expected.clear();
+  for (int i = 0; i < sent; ++i) expected += nth_line(i);
+  EXPECT_EQ(file_text(path), expected);
+  EXPECT_EQ(writer.events_written(), static_cast<std::uint64_t>(sent));
+  EXPECT_EQ(writer.events_dropped(), 0U);
+}
+
+// stdout redirected with `>` has no O_APPEND: taking a line back must also move the offset back,
+// or the next line would land after a hole of zero bytes.
+TEST(JsonEventWriter, TakesAHalfLineBackAlsoWithoutOAppend) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  testsupport::TempDir dir("writer");
+  std::string why;
+  const auto disk = testsupport::ScopedMount::tmpfs(dir.path(), "size=8k,mode=0700", why);
+  if (!disk) GTEST_SKIP() << why;
+  dir.write("filler", std::string(4096, 'f'));
+  const std::string path = dir.file("events.jsonl");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  ASSERT_GE(fd, 0);
+  JsonEventWriter writer(fd, kNames, {}, 100);
+  int sent = 0;
+  while (writer.write_failures() == 0 && sent < 200) writer.on_event(nth_move(sent++));
+  ASSERT_EQ(::unlink(dir.file("filler").c_str()), 0);
+  writer.on_event(nth_move(sent++));
+  ::close(fd);
+  std::string expected;
+  for (int i = 0; i < sent; ++i) expected += nth_line(i);
+  EXPECT_EQ(file_text(path), expected);
 }
 
 }  // namespace

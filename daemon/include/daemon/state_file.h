@@ -107,6 +107,12 @@ SavedState parse_state(std::string_view bytes, const std::string& what);
 // Throws StateFileError when the rename fails.
 std::string move_aside(const std::string& path);
 
+// Removes the temporary files (PATH.tmp-<pid>-<n>) that saves interrupted by a crash or a
+// SIGKILL left beside `path`: those of processes that no longer run, and of this process's pid
+// (reused after a reboot). Call it at start, before the first save. Returns the paths removed;
+// never throws (what cannot be read or removed is left alone).
+std::vector<std::string> remove_stale_temporaries(const std::string& path);
+
 // Puts the stations of `state` back into `tracker` (before its first observe()), each on the
 // uplink whose name it was saved with, looked up in `uplink_names` (the configured order, which
 // may differ from the order at save time). Stations of uplinks no longer configured are skipped,

@@ -130,7 +130,9 @@ struct DaemonHealth {
   std::uint64_t state_saves_ok = 0;
   std::uint64_t state_saves_failed = 0;
   double last_state_save_s = 0;  // 0 before the first successful save
-  std::uint64_t event_write_errors = 0;
+  std::uint64_t event_write_errors = 0;  // events the events file refused when they happened
+  std::uint64_t event_backlog = 0;       // of those, held in memory for a retry now
+  std::uint64_t events_dropped = 0;      // of those, given up (the backlog was full)
 };
 
 struct MetricsSnapshot {
