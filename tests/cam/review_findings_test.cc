@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -288,6 +289,69 @@ TEST(ReviewFindings, DISABLED_F6_NlbEventsAreTheSameWhetherOrNotAdvanceIsCalled)
   EXPECT_EQ(replay.size(), 2U) << "unheard for 2.5 h: reported again (EVENTS.md)";
 }
 
+
+// ---- Finding 11: restored failover stories do not count for failback detection -------------
+//
+// The state file brings back the latest stories (Analyzer::restore_story), but only into the
+// Publisher's list for `camwatch table`: FailoverStories::history_ starts empty after every
+// restart. A failback within 24 h of a failover from before the restart, from an uplink that
+// keeps sending (the normal case), then has no cause and is dropped: the same frames tell the
+// failback without the restart and nothing with it.
+TEST(ReviewFindings, DISABLED_F11_AFailbackAfterARestartReversesTheRestoredFailover) {
+  OrderSink sink;
+  Analyzer a(AnalyzerConfig{}, sink);
+  auto earlier = std::make_shared<FailoverStory>();
+  earlier->from = 0;
+  earlier->to = 1;
+  earlier->cause = FailoverCause::traffic_stopped;
+  earlier->started = kT0;
+  earlier->ended = kT0 + seconds(1);
+  earlier->closed = kT0 + seconds(11);
+  earlier->moved = earlier->silent = 2;
+  a.restore_story(earlier);
+  const MacAddress vm1 = mac(0x005056000001), vm2 = mac(0x005056000002), stays = mac(0x005056000003);
+  for (int s = 100; s < 200; ++s) {  // after the restart: both VMs and a third host on uplink 1
+    a.observe(frame(kT0 + seconds(s), 1, vm1));
+    a.observe(frame(kT0 + seconds(s), 1, vm2));
+    a.observe(frame(kT0 + seconds(s), 1, stays));
+  }
+  for (int s = 200; s < 260; ++s) {  // uplink 0 is back: the VMs return, uplink 1 keeps sending
+    a.observe(frame(kT0 + seconds(s), 0, vm1));
+    a.observe(frame(kT0 + seconds(s) + milliseconds(1), 0, vm2));
+    a.observe(frame(kT0 + seconds(s), 1, stays));
+  }
+  a.finish();
+  const auto stories = sink.of(EventKind::failover);
+  ASSERT_EQ(stories.size(), 1U) << "the failback of the restored failover was not told";
+  EXPECT_EQ(stories[0].story->cause, FailoverCause::failback);
+}
+
+// The control for F11: without the restart, the same failback is told.
+TEST(ReviewFindings, F11Control_WithoutARestartTheFailbackIsTold) {
+  OrderSink sink;
+  Analyzer a(AnalyzerConfig{}, sink);
+  const MacAddress vm1 = mac(0x005056000001), vm2 = mac(0x005056000002), stays = mac(0x005056000003);
+  for (int s = -10; s < 0; ++s) {
+    a.observe(frame(kT0 + seconds(s), 0, vm1));
+    a.observe(frame(kT0 + seconds(s), 0, vm2));
+    a.observe(frame(kT0 + seconds(s), 1, stays));
+  }
+  for (int s = 0; s < 200; ++s) {  // uplink 0 went dark: the VMs fail over to uplink 1
+    a.observe(frame(kT0 + seconds(s), 1, vm1));
+    a.observe(frame(kT0 + seconds(s) + milliseconds(1), 1, vm2));
+    a.observe(frame(kT0 + seconds(s), 1, stays));
+  }
+  for (int s = 200; s < 260; ++s) {
+    a.observe(frame(kT0 + seconds(s), 0, vm1));
+    a.observe(frame(kT0 + seconds(s) + milliseconds(1), 0, vm2));
+    a.observe(frame(kT0 + seconds(s), 1, stays));
+  }
+  a.finish();
+  const auto stories = sink.of(EventKind::failover);
+  ASSERT_EQ(stories.size(), 2U);
+  EXPECT_EQ(stories[0].story->cause, FailoverCause::traffic_stopped);
+  EXPECT_EQ(stories[1].story->cause, FailoverCause::failback);
+}
 
 // ---- Finding 7: the bindings table's hash is fixed and invertible: a crafted ND flood --------
 //
