@@ -2,8 +2,10 @@
 // finding of the review (numbered as in the review report). They are DISABLED_ until the code is
 // fixed, so that the branch builds green; run them with --gtest_also_run_disabled_tests.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -351,6 +353,38 @@ TEST(ReviewFindings, F11Control_WithoutARestartTheFailbackIsTold) {
   ASSERT_EQ(stories.size(), 2U);
   EXPECT_EQ(stories[0].story->cause, FailoverCause::traffic_stopped);
   EXPECT_EQ(stories[1].story->cause, FailoverCause::failback);
+}
+
+// ---- Finding 12: confirmations_ grows with the frame rate ----------------------------------
+//
+// A station heard alternately on a both-ways uplink and an rx-only one (a gateway behind the
+// rx-only uplink R shows in the transmit half of the both-ways mirror of B) makes a tentative
+// move R -> B, cancelled by its next frame on R; as B is not both-ways with R, rec.both_ways stays
+// false and the next frame on B starts a new tentative move: one Confirmation pushed per
+// alternation (a heap allocation on growth, on the per-frame path), each kept until its
+// both_ways_confirm passes. Memory is the frame rate x both_ways_confirm, not bounded by
+// max_entries. Here: one station, 1M alternations within 10 s.
+TEST(ReviewFindings, DISABLED_F12_AStationAlternatingBetweenBothWaysAndRxOnlyUplinksCostsBoundedMemory) {
+  OrderSink sink;
+  TrackerConfig c;
+  c.both_ways_uplinks = {1};  // B; uplink 0 (R) is an rx-only mirror
+  c.both_ways_confirm = seconds(10);
+  c.max_entries = 1024;
+  Tracker t(c, sink);
+  const MacAddress gateway = mac(0x00000C07AC01);
+  t.observe(frame(kT0, 0, gateway));
+  const auto heap = [] {
+    const struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;  // small blocks and mmapped ones
+  };
+  const std::size_t before = heap();
+  for (int i = 1; i <= 1'000'000; ++i) t.observe(frame(kT0 + std::chrono::microseconds(5 * i), i % 2 == 0 ? 0 : 1, gateway));
+  const std::size_t after = heap();
+  EXPECT_EQ(t.stats().stations, 1U);
+  EXPECT_EQ(t.stats().silent_moves + t.stats().flaps, 0U);
+  EXPECT_LT(after - std::min(after, before), std::size_t{1} << 20)
+      << "one station cost " << (after - before) / 1024 << " KiB within 5 s of packet time";
+  t.finish();
 }
 
 // ---- Finding 7: the bindings table's hash is fixed and invertible: a crafted ND flood --------
