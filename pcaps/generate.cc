@@ -1123,9 +1123,9 @@ void bothways(const std::string& outdir) {
 
   sc.expect(kAnnounced, c_move, vm_c, vmnic0, vmnic1, "rarp");
   sc.expect(kSilent, a_move, vm_a, vmnic0, vmnic1);
-  // vmnic0 falls silent: one story, closed failover_gap after its last move — 11 s here, since
-  // with both-ways uplinks every member is only decided both_ways_confirm (10 s) + 1 s later.
-  sc.expect_failover({a_move, c_move}, seconds(11), vmnic0, vmnic1, "traffic_stopped", 1, 1);
+  // vmnic0 falls silent: one story, dated failover_gap (10 s) after its last move (it is told
+  // both_ways_confirm later, when its members are confirmed).
+  sc.expect_failover({a_move, c_move}, seconds(10), vmnic0, vmnic1, "traffic_stopped", 1, 1);
   sc.write(outdir);
 }
 

@@ -34,7 +34,9 @@ bool Analyzer::reconfigure(const AnalyzerConfig& config) {
 }
 
 void Analyzer::restore_story(std::shared_ptr<const FailoverStory> story) {
-  if (story) publisher_.keep(std::move(story));
+  if (!story) return;
+  tracker_.restore_story(*story);
+  publisher_.keep(std::move(story));
 }
 
 void Analyzer::Publisher::keep(std::shared_ptr<const FailoverStory> story) {
@@ -47,7 +49,7 @@ void Analyzer::Publisher::on_event(const Event& e) {
     case EventKind::silent_move:
     case EventKind::announced_move:
     case EventKind::flap:
-      if (const NlbHost* h = nlb_.find(e.station)) {
+      if (const NlbHost* h = nlb_.find(e.station, e.time)) {
         Event out = e;
         out.nlb_mode = h->mode;
         out.nlb_host_id = h->host_id;
@@ -62,7 +64,7 @@ void Analyzer::Publisher::on_event(const Event& e) {
       // The story's members get their NLB identity; the published story is a new object.
       auto story = std::make_shared<FailoverStory>(*e.story);
       for (FailoverStation& m : story->stations) {
-        if (const NlbHost* h = nlb_.find(m.station)) {
+        if (const NlbHost* h = nlb_.find(m.station, m.moved)) {
           m.nlb_mode = h->mode;
           m.nlb_host_id = h->host_id;
           m.nlb_cluster_ip = h->cluster_ip;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <random>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -112,9 +113,17 @@ void set_slot_rank(Slot& s, unsigned rank) {
 // Open addressing with linear probing, allocated once for max_entries at <= 3/4 load (no rehash
 // at run time, memory bounded by construction), backward-shift deletion (no tombstones): the
 // same design as the station table, for a wider key.
+// The table's hash seed: the configured one, or 64 random bits.
+std::uint64_t seed_of(const BindingConfig& c) {
+  if (c.hash_seed != 0) return c.hash_seed;
+  std::random_device random;
+  return std::uint64_t{random()} << 32 ^ random();
+}
+
 class Table {
  public:
-  explicit Table(std::uint64_t max_entries) : max_entries_(max_entries), capacity_(max_entries + max_entries / 3 + 16) {
+  Table(std::uint64_t max_entries, std::uint64_t seed)
+      : max_entries_(max_entries), capacity_(max_entries + max_entries / 3 + 16), seed_(seed) {
     // calloc: large sizes come from mmap, zero pages the kernel maps in on first touch, and a
     // zeroed slot is an empty one.
     slots_.reset(static_cast<Slot*>(std::calloc(capacity_, sizeof(Slot))));
@@ -176,7 +185,9 @@ class Table {
     std::uint64_t hi = 0, lo = 0;
     std::memcpy(&hi, ip.bytes().data(), 8);
     std::memcpy(&lo, ip.bytes().data() + 8, 8);
-    std::uint64_t h = lo ^ (hi * 0x9E3779B97F4A7C15ULL) ^ (std::uint64_t{vlan} << 48);
+    // The secret seed makes the home slots unpredictable: without it, anyone on a watched VLAN
+    // could compute addresses that all land in one probe run (every step here is invertible).
+    std::uint64_t h = (lo ^ seed_) ^ ((hi ^ (seed_ >> 32 | seed_ << 32)) * 0x9E3779B97F4A7C15ULL) ^ (std::uint64_t{vlan} << 48);
     h ^= h >> 30;
     h *= 0xBF58476D1CE4E5B9ULL;
     h ^= h >> 27;
@@ -188,6 +199,7 @@ class Table {
 
   std::uint64_t max_entries_;
   std::uint64_t capacity_;
+  std::uint64_t seed_;
   std::uint64_t size_ = 0;
   std::unique_ptr<Slot[], FreeDeleter> slots_;
 };
@@ -228,7 +240,7 @@ class BindingTable::Impl {
   }
 
  public:
-  Impl(const BindingConfig& config, EventSink& sink) : sink_(sink), table_(config.max_entries) {
+  Impl(const BindingConfig& config, EventSink& sink) : sink_(sink), table_(config.max_entries, seed_of(config)) {
     pending_.reserve(kMaxPendingProbes);
     apply(config);
   }

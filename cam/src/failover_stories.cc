@@ -11,7 +11,6 @@ constexpr std::int64_t kNsPerSecond = 1'000'000'000;
 constexpr std::int64_t kAttributionNs = std::chrono::duration_cast<Duration>(kFailoverAttribution).count();
 // A failback reverses a failover published at most this long before it started.
 constexpr std::int64_t kFailbackMemoryNs = 24LL * 3600 * kNsPerSecond;
-constexpr std::size_t kHistory = 32;
 
 PacketTime at(std::int64_t ns) { return PacketTime(Duration(ns)); }
 std::int64_t ns_of(PacketTime t) { return t.time_since_epoch().count(); }
@@ -31,6 +30,8 @@ void FailoverStories::on_move(UplinkId from, UplinkId to, std::uint64_t key, std
     o.member_of.clear();
     o.to_counts.clear();
     o.at_start = facts;
+    o.gap_ns = gap_ns_;
+    o.delay_ns = delay_ns_;
   }
   FailoverStory& s = *o.story;
   s.ended = std::max(s.ended, at(move_ns));
@@ -73,7 +74,7 @@ void FailoverStories::on_decision(const Event& e) {
 std::int64_t FailoverStories::next_deadline() const {
   std::int64_t next = std::numeric_limits<std::int64_t>::max();
   for (const Open& o : open_) {
-    if (o.active) next = std::min(next, ns_of(o.story->ended) + gap_ns_);
+    if (o.active) next = std::min(next, ns_of(o.story->ended) + o.gap_ns + o.delay_ns);
   }
   return next;
 }
@@ -84,7 +85,7 @@ std::shared_ptr<FailoverStory> FailoverStories::close(UplinkId from, Open& o, co
   o.member_of.clear();
   FailoverStory& s = *story;
   const std::int64_t started = ns_of(s.started);
-  s.closed = at(ns_of(s.ended) + gap_ns_);
+  s.closed = at(ns_of(s.ended) + o.gap_ns);
 
   // Members whose decision never came were dropped by a flap; every other member is counted by
   // its decision (including members beyond kMaxStoryStations).

@@ -6,6 +6,7 @@ namespace camwatch::cam {
 namespace {
 
 constexpr std::int64_t kSweepEveryNs = 60'000'000'000LL;  // forgetting needs no precision
+constexpr std::int64_t kSweepGraceNs = 3'600'000'000'000LL;
 
 std::int64_t ns_of(PacketTime t) { return t.time_since_epoch().count(); }
 std::uint64_t cluster_key(VlanId vlan, std::uint32_t ip) { return std::uint64_t{vlan} << 32 | ip; }
@@ -64,6 +65,13 @@ void NlbInventory::observe(const Observation& obs) {
 
   const StationKey key{obs.vlan, obs.source};
   auto it = hosts_.find(key.packed());
+  // Unheard for forget_after: forgotten, as if the sweep had run (whether it did depends on how
+  // often advance() is called, and live must equal replay).
+  if (it != hosts_.end() && stale(it->second, obs.time)) {
+    hosts_.erase(it);
+    ++stats_.hosts_forgotten;
+    it = hosts_.end();
+  }
   if (it == hosts_.end()) {
     if (hosts_.size() >= config_.max_hosts) {
       ++stats_.hosts_refused;
@@ -132,8 +140,13 @@ void NlbInventory::advance(PacketTime now) {
   forget_idle(t);
 }
 
+bool NlbInventory::stale(const NlbHost& h, PacketTime at) const { return at - h.last_seen > config_.forget_after; }
+
+// Only frees memory: every decision checks stale() itself. Entries go an hour after they turned
+// stale, so an event still held (at most an hour old) finds the identity it would have found
+// without the sweep.
 void NlbInventory::forget_idle(std::int64_t now_ns) {
-  const std::int64_t limit = config_.forget_after.count();
+  const std::int64_t limit = config_.forget_after.count() + kSweepGraceNs;
   const std::size_t before = hosts_.size();
   std::erase_if(hosts_, [&](const auto& kv) { return now_ns - ns_of(kv.second.last_seen) > limit; });
   stats_.hosts_forgotten += before - hosts_.size();
@@ -149,9 +162,9 @@ void NlbInventory::recount() {
   stats_.clusters = clusters_.size();
 }
 
-const NlbHost* NlbInventory::find(StationKey station) const {
+const NlbHost* NlbInventory::find(StationKey station, PacketTime at) const {
   auto it = hosts_.find(station.packed());
-  return it == hosts_.end() ? nullptr : &it->second;
+  return it == hosts_.end() || stale(it->second, at) ? nullptr : &it->second;
 }
 
 void NlbInventory::for_each_host(const std::function<void(const NlbHost&)>& fn) const {

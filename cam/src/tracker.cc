@@ -69,6 +69,7 @@ struct MobilityRecord {
   // and whether the station was seen on both sides (then it never moves between such uplinks).
   bool tentative = false;
   bool both_ways = false;
+  bool confirmation_queued = false;  // one Confirmation at most per station, whatever the frame rate
   UplinkId tentative_from = kNoUplink;
   UplinkId tentative_to = kNoUplink;
   std::int64_t tentative_move_ns = kNever;
@@ -118,7 +119,7 @@ class Tracker::Impl {
         sweep_step_ns_(sweep_step_for(sweep_interval_ns_, config.max_entries)),
         max_notify_records_(config.max_entries / 4 + 1024),
         table_(config.max_entries),
-        stories_(config.failover, story_min_gap(after_ns_)) {
+        stories_(config.failover, story_min_gap(after_ns_), 0) {
     set_both_ways(config);
   }
 
@@ -157,10 +158,7 @@ class Tracker::Impl {
   void finish() {
     // Tentative moves (both-ways mirrors) the station never came back from are made; then every
     // pending move is decided as it stands: the input has ended, no notification can follow.
-    const std::int64_t clock = clock_ns_;
-    clock_ns_ = kFarFuture;
-    confirm_due();
-    clock_ns_ = clock;
+    confirm_due(kFarFuture);
     while (!deadlines_.empty()) {
       Deadline d = deadlines_.top();
       deadlines_.pop();
@@ -175,8 +173,7 @@ class Tracker::Impl {
     }
     close_stories(/*all=*/true);
     while (!held_.empty()) {
-      sink_.on_event(held_.front());
-      held_.pop_front();
+      release_front();
     }
   }
 
@@ -218,12 +215,14 @@ class Tracker::Impl {
     hold(e);
   }
 
+  void restore_story(const FailoverStory& st) { stories_.note_published(st.from, st.to, to_ns(st.started), to_ns(st.closed)); }
+
   void reconfigure(const TrackerConfig& c) {
     config_ = c;
     before_ns_ = to_ns(c.notify_window_before);
     after_ns_ = to_ns(c.notify_window_after);
     set_both_ways(c);
-    stories_.reconfigure(c.failover, story_min_gap(base_delay()));
+    stories_.reconfigure(c.failover, story_min_gap(after_ns_), confirm_ns_);
     release_delay_ns_ = std::max(release_delay_ns_, base_delay());
     idle_ns_ = to_ns(c.idle_timeout);
     flap_window_ns_ = to_ns(c.flap_window);
@@ -447,7 +446,7 @@ class Tracker::Impl {
       both_ways_[u] = true;
     }
     confirm_ns_ = both_ways_.empty() ? 0 : to_ns(c.both_ways_confirm);
-    stories_.reconfigure(c.failover, story_min_gap(base_delay()));
+    stories_.reconfigure(c.failover, story_min_gap(after_ns_), confirm_ns_);
     release_delay_ns_ = std::max(release_delay_ns_, base_delay());
   }
   bool both_ways(UplinkId u) const { return u < both_ways_.size() && both_ways_[u]; }
@@ -459,18 +458,23 @@ class Tracker::Impl {
   // here (made tentative, cancelled or suppressed); false lets the ordinary move go ahead.
   bool both_ways_move(Slot& s, UplinkId to, std::int64_t t) {
     MobilityRecord* known = find_mobility(s);
-    if (known != nullptr && known->both_ways && both_ways(s.uplink) && both_ways(to)) {
-      s.last_seen_ns = std::max(s.last_seen_ns, t);  // heard: it is alive, wherever it shows
+    if (known != nullptr && known->both_ways) {
+      // Seen on both sides of a both-ways mirror: it never moves onto or off one. Heard on an
+      // received-only uplink, it is placed there (that side is the truth), without an event.
+      if (!both_ways(to) && both_ways(s.uplink)) s.uplink = to;
+      s.last_seen_ns = std::max(s.last_seen_ns, t);
       return true;
     }
     MobilityRecord& rec = known != nullptr ? *known : mobility(s);
     if (rec.tentative) {
       if (to == rec.tentative_from) {
-        // Back on the uplink it was leaving: it shows on both sides of both-ways mirrors.
-        s.uplink = rec.tentative_from;
+        // Back on the uplink it was leaving: it shows on both sides. It stays where it was, or
+        // goes to the received-only side of a mixed pair.
+        const UplinkId from = rec.tentative_from, other = rec.tentative_to;
+        s.uplink = !both_ways(from) || both_ways(other) ? from : other;
         s.last_seen_ns = std::max(s.last_seen_ns, t);
         rec.tentative = false;
-        rec.both_ways = both_ways(rec.tentative_from) && both_ways(rec.tentative_to);
+        rec.both_ways = true;
         ++stats_.both_ways_suppressed;
         return true;
       }
@@ -486,22 +490,37 @@ class Tracker::Impl {
     rec.tentative_last_seen_on_from_ns = s.last_seen_ns;
     s.uplink = to;
     s.last_seen_ns = std::max(s.last_seen_ns, t);
-    confirmations_.push(Confirmation{t + confirm_ns_, t, s.key});
-    next_housekeeping_ns_ = std::min(next_housekeeping_ns_, t + confirm_ns_ + 1);
+    queue_confirmation(s.key, rec);
     return true;
   }
 
+  void queue_confirmation(std::uint64_t key, MobilityRecord& rec) {
+    if (rec.confirmation_queued) return;  // the queued one finds the newer tentative move and re-queues
+    rec.confirmation_queued = true;
+    const std::int64_t at = rec.tentative_move_ns + confirm_ns_;
+    confirmations_.push(Confirmation{at, rec.tentative_move_ns, key});
+    next_housekeeping_ns_ = std::min(next_housekeeping_ns_, at + 1);
+  }
+
   // Tentative moves whose station stayed away from the old uplink for both_ways_confirm are
-  // made now, dated when they happened.
-  void confirm_due() {
-    while (!confirmations_.empty() && confirmations_.top().at_ns < clock_ns_) {
+  // made now, dated when they happened; those due before `until_ns` (the clock; the far future
+  // at the end of input). A station idle for idle_timeout by now is not moved: it aged out.
+  void confirm_due(std::int64_t until_ns) {
+    while (!confirmations_.empty() && confirmations_.top().at_ns < until_ns) {
       const Confirmation c = confirmations_.top();
       confirmations_.pop();
       Slot* s = table_.find(c.key);
       if (s == nullptr) continue;
       MobilityRecord* rec = find_mobility(*s);
-      if (rec == nullptr || !rec->tentative || rec->tentative_move_ns != c.move_ns) continue;
+      if (rec == nullptr) continue;
+      rec->confirmation_queued = false;
+      if (!rec->tentative) continue;
+      if (rec->tentative_move_ns != c.move_ns) {  // a newer tentative move than the one queued
+        queue_confirmation(c.key, *rec);
+        continue;
+      }
       rec->tentative = false;
+      if (idle_expired(*s, clock_ns_)) continue;  // live or replay alike, whatever the sweep did
       s->uplink = rec->tentative_from;
       make_move(*s, rec->tentative_to, c.move_ns, rec->tentative_last_seen_on_from_ns);
     }
@@ -516,6 +535,9 @@ class Tracker::Impl {
   void make_move(Slot& s, UplinkId to, std::int64_t t, std::int64_t last_seen_on_from_ns) {
     const PendingMove move{t, last_seen_on_from_ns, s.uplink, to, t + after_ns_};
     const UplinkId from = s.uplink;
+    if (MobilityRecord* r = find_mobility(s); r != nullptr && r->tentative) [[unlikely]] {
+      r->tentative = false;  // both-ways mirrors were turned off by a reload: this move is the real one
+    }
     s.uplink = to;
     s.last_seen_ns = std::max(s.last_seen_ns, t);
     if (s.moves != std::numeric_limits<std::uint8_t>::max()) ++s.moves;
@@ -631,7 +653,21 @@ class Tracker::Impl {
 
   // Events wait here, sorted by time (ties in decision order), until no earlier one can still
   // be decided: a silent move is only known notify_window_after after its time.
-  void hold(const Event& e) {
+  // Delivers the oldest held event.
+  void release_front() {
+    last_released_ns_ = std::max(last_released_ns_, to_ns(held_.front().time));
+    sink_.on_event(held_.front());
+    held_.pop_front();
+  }
+
+  void hold(const Event& decided) {
+    Event e = decided;
+    // An event decided by a frame older than events already delivered (a late frame, a clock
+    // step) is delivered with the latest delivered time: the stream never goes back in time.
+    if (last_released_ns_ != kNever && to_ns(e.time) < last_released_ns_) [[unlikely]] {
+      e.time = from_ns(last_released_ns_);
+      ++stats_.late_events;
+    }
     auto pos = std::upper_bound(held_.begin(), held_.end(), e,
                                 [](const Event& a, const Event& b) { return a.time < b.time; });
     held_.insert(pos, e);
@@ -657,7 +693,7 @@ class Tracker::Impl {
   }
 
   void housekeeping() {
-    confirm_due();  // first: a confirmed move may be due for its decision at once
+    confirm_due(clock_ns_);  // first: a confirmed move may be due for its decision at once
     while (!deadlines_.empty() && deadlines_.top().at_ns < clock_ns_) {
       Deadline d = deadlines_.top();
       deadlines_.pop();
@@ -668,10 +704,11 @@ class Tracker::Impl {
     close_stories(/*all=*/false);
     // After a reload shortened the window, moves decided under the old one may still come:
     // events are held for the longer of the two until those are all decided.
-    if (stats_.pending_moves == 0) release_delay_ns_ = base_delay();
+    // (Tentative moves waiting for confirmation count as pending here: their events will be dated
+    // when they happened.)
+    if (stats_.pending_moves == 0 && confirmations_.empty()) release_delay_ns_ = base_delay();
     while (!held_.empty() && to_ns(held_.front().time) + release_delay_ns_ < clock_ns_) {
-      sink_.on_event(held_.front());
-      held_.pop_front();
+      release_front();
     }
     if (clock_ns_ >= next_sweep_ns_) {
       if (next_sweep_ns_ != kNever) {  // the first frame only starts the schedule
@@ -752,6 +789,7 @@ class Tracker::Impl {
   std::vector<bool> both_ways_;  // indexed by uplink id
   std::int64_t confirm_ns_ = 0;  // both_ways_confirm, 0 without both-ways uplinks
   std::deque<Event> held_;
+  std::int64_t last_released_ns_ = kNever;  // time of the latest event delivered
   std::uint64_t next_seq_ = 0;
   std::int64_t clock_ns_ = kNever;
   std::int64_t next_housekeeping_ns_ = kNever;  // first frame runs housekeeping to arm the sweep
@@ -800,6 +838,7 @@ bool Tracker::restore(const StationView& view) noexcept { return impl_->restore(
 std::uint64_t Tracker::forget_uplink(UplinkId uplink) noexcept { return impl_->forget_uplink(uplink); }
 void Tracker::finish() noexcept { impl_->finish(); }
 void Tracker::emit(const Event& event) noexcept { impl_->emit(event); }
+void Tracker::restore_story(const FailoverStory& story) { impl_->restore_story(story); }
 void Tracker::uplink_state(UplinkId uplink, bool up, PacketTime time) noexcept {
   impl_->uplink_state(uplink, up, time.time_since_epoch().count());
 }

@@ -983,10 +983,13 @@ class Loader {
         b.max_entries = static_cast<std::uint64_t>(read_integer(*v, "bindings.max_entries", 1, 10'000'000));
       }
     });
-    attempt([&] { read_duration(table, "bindings", "idle_timeout", {1s, std::nullopt}, b.idle_timeout); });
+    // The bindings refuse durations over 10 years (their arithmetic stays in range): say so here,
+    // with the file and line, not at start or on a reload.
+    constexpr cam::Duration kTenYears = 87'600h;
+    attempt([&] { read_duration(table, "bindings", "idle_timeout", {1s, kTenYears}, b.idle_timeout); });
     attempt([&] { read_duration(table, "bindings", "conflict_window", {0s, 1h}, b.conflict_window); });
     attempt([&] { read_duration(table, "bindings", "conflict_memory", {0s, 24h}, b.conflict_memory); });
-    attempt([&] { read_duration(table, "bindings", "flip_flop_memory", {0s, std::nullopt}, b.flip_flop_memory); });
+    attempt([&] { read_duration(table, "bindings", "flip_flop_memory", {0s, kTenYears}, b.flip_flop_memory); });
     attempt([&] { read_duration(table, "bindings", "report_interval", {0s, 24h}, b.report_interval); });
     attempt([&] { read_duration(table, "bindings", "probation", {0s, 24h}, b.probation); });
     attempt([&] {

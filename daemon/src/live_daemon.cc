@@ -1072,12 +1072,20 @@ class Daemon {
         spdlog::info("collector {} added", c.name);
       }
     }
-    // The analyses after the uplinks: both-ways mirrors are found by the names of the ids.
-    if (!analyzer_.reconfigure(analyzer_config(next, names_))) {
-      spdlog::warn("[cam] or [bindings] max_entries changed: takes effect after a restart; other settings applied");
-      next.tracker.max_entries = config_.tracker.max_entries;
-      next.bindings.max_entries = config_.bindings.max_entries;
-      analyzer_.reconfigure(analyzer_config(next, names_));
+    // The analyses after the uplinks: both-ways mirrors are found by the names of the ids. The
+    // loader's ranges keep every value acceptable to them; should one not be, the analyses keep
+    // what they ran with (an exception here would end the daemon without saving).
+    try {
+      if (!analyzer_.reconfigure(analyzer_config(next, names_))) {
+        spdlog::warn("[cam] or [bindings] max_entries changed: takes effect after a restart; other settings applied");
+        next.tracker.max_entries = config_.tracker.max_entries;
+        next.bindings.max_entries = config_.bindings.max_entries;
+        analyzer_.reconfigure(analyzer_config(next, names_));
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("reload: the detection settings were refused ({}); the previous ones stay in force", e.what());
+      ++health_.reloads_failed;
+      health_.last_reload_ok = false;
     }
     writer_.set_uplink_names(names_);
     writer_.set_config(tracker_.config());

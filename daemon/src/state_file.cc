@@ -46,6 +46,8 @@ constexpr std::size_t kStoryHeaderBytes = 88;
 constexpr std::size_t kStoryMemberBytes = 40;
 constexpr std::uint32_t kMaxStories = 1000;
 constexpr std::uint16_t kNoUplinkIndex = 0xFFFF;
+// The latest packet time a real story holds (the tracker's limit, year 2116).
+constexpr std::int64_t kMaxTimeNs = 4'600'000'000'000'000'000LL;
 // One write(2)/read(2) per MiB: syscall cost vanishes next to the copy (40 calls for 1M stations).
 constexpr std::size_t kIoBufferBytes = std::size_t{1} << 20;
 
@@ -824,6 +826,22 @@ void read_sections(BufferedReader& in, const std::string& path, const std::vecto
     st->flapping = get_u32(h + 68);
     st->nlb_hosts = get_u32(h + 72);
     st->longest_blackout = cam::Duration(get_i64(h + 80));
+    // Times a real story can have: within 1970..2116 (as the tracker keeps packet times), in
+    // order, counts that add up. Anything else would overflow the durations shown from them.
+    {
+      const auto ok_time = [](cam::PacketTime t) {
+        const std::int64_t ns = t.time_since_epoch().count();
+        return ns >= 0 && ns <= kMaxTimeNs;
+      };
+      const bool times_ok = ok_time(st->started) && ok_time(st->ended) && ok_time(st->closed) &&
+                            ok_time(st->link_down_at) && ok_time(st->last_frame_on_from) && ok_time(st->failback_of) &&
+                            st->started <= st->ended && st->ended <= st->closed && st->longest_blackout.count() >= 0 &&
+                            st->longest_blackout.count() <= kMaxTimeNs;
+      if (!times_ok) note_problem(problem, problem_at, which + " has impossible times", at + 8);
+      if (std::uint64_t{st->announced} + st->silent + st->flapping > st->moved || st->nlb_hosts > st->moved) {
+        note_problem(problem, problem_at, which + " has counts that do not add up", at + 56);
+      }
+    }
     if (members > kSavedStoryMembers || members > st->silent) {
       fail_at(path, which + " lists " + std::to_string(members) + " silent stations (at most " +
                         std::to_string(std::min<std::uint64_t>(kSavedStoryMembers, st->silent)) + ")",
@@ -844,6 +862,12 @@ void read_sections(BufferedReader& in, const std::string& path, const std::vecto
       m.nlb_cluster_ip = get_u32(r + 16);
       m.moved = ns_time(r + 24);
       m.last_seen_on_from = ns_time(r + 32);
+      {
+        const std::int64_t moved = m.moved.time_since_epoch().count(), seen = m.last_seen_on_from.time_since_epoch().count();
+        if (moved < 0 || moved > kMaxTimeNs || seen < 0 || seen > moved) {
+          note_problem(problem, problem_at, which + " station " + std::to_string(k) + " has impossible times", mat + 24);
+        }
+      }
       const std::string member = which + " station " + std::to_string(k);
       if (m.station.packed() != get_u64(r) || !m.station.mac.is_learnable()) note_problem(problem, problem_at, member + " has an impossible key", mat);
       if (!ok) note_problem(problem, problem_at, member + " names an uplink index the file does not have", mat + 8);

@@ -98,16 +98,19 @@ std::string story_json(const cam::FailoverStory& st, const std::vector<std::stri
                     ",\"stations\":" + std::to_string(st.moved) + ",\"announced\":" + std::to_string(st.announced) +
                     ",\"silent\":" + std::to_string(st.silent) + ",\"flapping\":" + std::to_string(st.flapping) +
                     ",\"nlb_hosts\":" + std::to_string(st.nlb_hosts) + ",\"silent_stations\":[";
-  bool first = true;
+  std::uint32_t listed = 0;
   for (const cam::FailoverStation& m : st.stations) {
     if (m.outcome != cam::EventKind::silent_move) continue;
     char blackout[32];
     std::snprintf(blackout, sizeof blackout, "%.6f", std::chrono::duration<double>(m.blackout()).count());
-    out += std::string(first ? "" : ",") + "{\"mac\":\"" + m.station.mac.to_string() +
+    out += std::string(listed == 0 ? "" : ",") + "{\"mac\":\"" + m.station.mac.to_string() +
            "\",\"vlan\":" + std::to_string(m.station.vlan) + ",\"blackout_seconds\":" + blackout + "}";
-    first = false;
+    ++listed;
   }
-  return out + "]}\n";
+  out += "]";
+  // As in the failover event: silent stations the story did not keep are counted.
+  if (st.silent > listed) out += ",\"silent_stations_omitted\":" + std::to_string(st.silent - listed);
+  return out + "}\n";
 }
 
 std::string format_failovers(const SavedState& state, const TableOptions& o, std::size_t newest) {

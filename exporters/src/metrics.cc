@@ -383,6 +383,9 @@ std::vector<MetricFamily> render_metrics(const MetricsSnapshot& s, bool with_pro
             static_cast<double>(t.stations_refused));
   f.counter("camwatch_damped_moves_total", "Moves of flapping stations counted but not reported one by one.",
             static_cast<double>(t.damped_moves));
+  f.counter("camwatch_late_events_total",
+            "Events decided by a frame older than events already written: written with the latest time instead.",
+            static_cast<double>(t.late_events));
   f.counter("camwatch_both_ways_suppressed_moves_total",
             "Moves not made: the station showed on both sides of mirror = \"both\" uplinks.",
             static_cast<double>(t.both_ways_suppressed));

@@ -89,8 +89,14 @@ std::vector<std::string> describe_story(const cam::FailoverStory& s, const std::
     lines.push_back(line);
     ++listed;
   }
-  const std::size_t unlisted = s.silent - listed;
-  if (unlisted > 0 && listed > 0) lines.push_back("          ... and " + std::to_string(unlisted) + " more");
+  // Silent stations beyond max_silent, or that the story did not keep (cam::kMaxStoryStations,
+  // or a saved story's first 256): counted, never hidden.
+  const std::size_t unlisted = s.silent > listed ? s.silent - listed : 0;
+  if (unlisted > 0) {
+    lines.push_back(std::string(listed > 0 ? "          ... and " : "  silent: ") + std::to_string(unlisted) +
+                    (listed > 0 ? " more" : " stations, not listed (the story keeps a bounded number; " +
+                                               std::to_string(unlisted) + " more)"));
+  }
   (void)silent_kept;
   return lines;
 }

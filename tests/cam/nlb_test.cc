@@ -65,7 +65,7 @@ TEST(NlbInventory, ReportsAUnicastHostOnceWithTheIdentityItsHeartbeatCarries) {
   EXPECT_EQ(inv.stats().heartbeats, 5U);
   EXPECT_EQ(inv.stats().unicast_hosts, 1U);
   EXPECT_EQ(inv.stats().clusters, 1U);
-  ASSERT_NE(inv.find(StationKey{0, MacAddress::from_u64(0x02010A001464ULL)}), nullptr);
+  ASSERT_NE(inv.find(StationKey{0, MacAddress::from_u64(0x02010A001464ULL)}, kT0), nullptr);
 }
 
 TEST(NlbInventory, InfersHostAndClusterFromTheMaskedMacWhenTheHeartbeatWasCut) {
@@ -79,7 +79,7 @@ TEST(NlbInventory, InfersHostAndClusterFromTheMaskedMacWhenTheHeartbeatWasCut) {
   // A later whole heartbeat fills the dedicated IP in, without a second event.
   inv.observe(heartbeat(kT0 + seconds(1), 0x0202C0A86450ULL, 0, 2, 0xC0A86450U, 0xC0A86452U));
   EXPECT_EQ(sink.events.size(), 1U);
-  EXPECT_EQ(inv.find(StationKey{0, MacAddress::from_u64(0x0202C0A86450ULL)})->dedicated_ip, 0xC0A86452U);
+  EXPECT_EQ(inv.find(StationKey{0, MacAddress::from_u64(0x0202C0A86450ULL)}, kT0 + seconds(1))->dedicated_ip, 0xC0A86452U);
 }
 
 TEST(NlbInventory, KeepsAMulticastModeHostWithoutAnEvent) {
@@ -87,7 +87,7 @@ TEST(NlbInventory, KeepsAMulticastModeHostWithoutAnEvent) {
   NlbInventory inv(NlbConfig{}, sink);
   inv.observe(heartbeat(kT0, 0x005056AABBCCULL, 0, 3, kCluster, 0x0A00140D));  // its own NIC's MAC
   EXPECT_TRUE(sink.events.empty());
-  const NlbHost* h = inv.find(StationKey{0, MacAddress::from_u64(0x005056AABBCCULL)});
+  const NlbHost* h = inv.find(StationKey{0, MacAddress::from_u64(0x005056AABBCCULL)}, kT0);
   ASSERT_NE(h, nullptr);
   EXPECT_EQ(h->mode, NlbMode::multicast);
   EXPECT_EQ(inv.stats().hosts, 1U);
@@ -111,14 +111,23 @@ TEST(NlbInventory, LearnsAUnicastClusterFromAnArpClaimOfItsClusterMac) {
 TEST(NlbInventory, ForgetsHostsUnheardForAnHourAndNamesThemAgainWhenTheyReturn) {
   Sink sink;
   NlbInventory inv(NlbConfig{}, sink);
+  const StationKey key{0, MacAddress::from_u64(0x02010A001464ULL)};
   inv.observe(heartbeat(kT0, 0x02010A001464ULL));
-  inv.advance(kT0 + minutes(30));
-  EXPECT_EQ(inv.stats().hosts, 1U);
-  inv.advance(kT0 + hours(2));
-  EXPECT_EQ(inv.stats().hosts, 0U);
+  EXPECT_NE(inv.find(key, kT0 + minutes(59)), nullptr);
+  EXPECT_EQ(inv.find(key, kT0 + minutes(61)), nullptr) << "unheard for an hour: no identity any more";
+  inv.observe(heartbeat(kT0 + hours(2), 0x02010A001464ULL));  // no advance() in between
+  EXPECT_EQ(sink.events.size(), 2U) << "named again";
   EXPECT_EQ(inv.stats().hosts_forgotten, 1U);
-  inv.observe(heartbeat(kT0 + hours(2), 0x02010A001464ULL));
-  EXPECT_EQ(sink.events.size(), 2U);
+}
+
+TEST(NlbInventory, FreesForgottenHostsInTheSweepAnHourAfterTheyTurnedStale) {
+  Sink sink;
+  NlbInventory inv(NlbConfig{}, sink);
+  inv.observe(heartbeat(kT0, 0x02010A001464ULL));
+  inv.advance(kT0 + minutes(90));
+  EXPECT_EQ(inv.stats().hosts, 1U);
+  inv.advance(kT0 + hours(3));
+  EXPECT_EQ(inv.stats().hosts, 0U);
 }
 
 TEST(NlbInventory, KeepsAtMostMaxHosts) {

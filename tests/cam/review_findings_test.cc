@@ -88,7 +88,7 @@ Observation nlb_heartbeat(PacketTime t, UplinkId u, std::uint64_t source) {
 // inserts it by time into held_; but events older than clock - release_delay were already
 // given to the sink, so the stream goes back in time (EVENTS.md: "an event's time is never
 // earlier than the one before it").
-TEST(ReviewFindings, DISABLED_F1_AnEventEmittedWithATimeOlderThanReleasedOnesStillComesInOrder) {
+TEST(ReviewFindings, F1_AnEventEmittedWithATimeOlderThanReleasedOnesStillComesInOrder) {
   OrderSink sink;
   Analyzer a(AnalyzerConfig{}, sink);
   const MacAddress owner = mac(0x005056000001), other = mac(0x005056000002), roamer = mac(0x005056000003);
@@ -111,7 +111,7 @@ TEST(ReviewFindings, DISABLED_F1_AnEventEmittedWithATimeOlderThanReleasedOnesSti
 // pending_moves == 0, but tentative moves still waiting in confirmations_ (queued with the old
 // confirm, dated at their first frame on the new uplink) are not counted in pending_moves. Events
 // younger than those moves are released, then the confirmed move arrives dated earlier.
-TEST(ReviewFindings, DISABLED_F2_ShorteningBothWaysConfirmKeepsEventsInOrder) {
+TEST(ReviewFindings, F2_ShorteningBothWaysConfirmKeepsEventsInOrder) {
   OrderSink sink;
   TrackerConfig c;
   c.both_ways_uplinks = {0, 1};
@@ -130,7 +130,7 @@ TEST(ReviewFindings, DISABLED_F2_ShorteningBothWaysConfirmKeepsEventsInOrder) {
   EXPECT_EQ(sink.disorder, "");
 }
 
-TEST(ReviewFindings, DISABLED_F2_RemovingTheBothWaysUplinksKeepsEventsInOrder) {
+TEST(ReviewFindings, F2_RemovingTheBothWaysUplinksKeepsEventsInOrder) {
   OrderSink sink;
   TrackerConfig c;
   c.both_ways_uplinks = {0, 1};
@@ -155,7 +155,7 @@ TEST(ReviewFindings, DISABLED_F2_RemovingTheBothWaysUplinksKeepsEventsInOrder) {
 // least base_delay() + 1 s = confirm + 1 s. So a move more than (gap - confirm) after the
 // previous member (1 s with the defaults: confirm 10 s, gap raised to 11 s) misses the story
 // it belongs to: one failover of an uplink is told as several stories.
-TEST(ReviewFindings, DISABLED_F3_MovesOfOneFailoverAcrossBothWaysUplinksAreOneStory) {
+TEST(ReviewFindings, F3_MovesOfOneFailoverAcrossBothWaysUplinksAreOneStory) {
   OrderSink sink;
   TrackerConfig c;
   c.both_ways_uplinks = {0, 1};
@@ -186,7 +186,7 @@ TEST(ReviewFindings, DISABLED_F3_MovesOfOneFailoverAcrossBothWaysUplinksAreOneSt
 // FailoverStories::reconfigure() applies the new gap to the open stories. A shorter gap closes
 // an open story at ended + new_gap, which can be long before events the tracker already
 // released: the failover event goes back in time.
-TEST(ReviewFindings, DISABLED_F4_ShorteningFailoverGapKeepsEventsInOrder) {
+TEST(ReviewFindings, F4_ShorteningFailoverGapKeepsEventsInOrder) {
   OrderSink sink;
   TrackerConfig c;
   c.failover.gap = seconds(60);
@@ -208,7 +208,7 @@ TEST(ReviewFindings, DISABLED_F4_ShorteningFailoverGapKeepsEventsInOrder) {
 
 // Turning failover_stories off leaves the open story open: close_due() still publishes it, but
 // on_decision() now returns early, so its silent member is counted as flapping.
-TEST(ReviewFindings, DISABLED_F4_DisablingStoriesWithOneOpenNeverPublishesItWithWrongCounts) {
+TEST(ReviewFindings, F4_DisablingStoriesWithOneOpenNeverPublishesItWithWrongCounts) {
   OrderSink sink;
   TrackerConfig c;
   Tracker t(c, sink);
@@ -253,7 +253,7 @@ std::uint64_t aged_tentative_run(bool advance_often) {
   return t.stats().silent_moves;
 }
 
-TEST(ReviewFindings, DISABLED_F5_ATentativelyMovedStationThatAgesOutIsNeverReportedLiveOrReplayed) {
+TEST(ReviewFindings, F5_ATentativelyMovedStationThatAgesOutIsNeverReportedLiveOrReplayed) {
   const std::uint64_t live = aged_tentative_run(true);
   const std::uint64_t replay = aged_tentative_run(false);
   EXPECT_EQ(live, replay) << "live and replay disagree";
@@ -284,7 +284,7 @@ std::vector<std::string> nlb_run(bool advance_between_frames) {
   return out;
 }
 
-TEST(ReviewFindings, DISABLED_F6_NlbEventsAreTheSameWhetherOrNotAdvanceIsCalled) {
+TEST(ReviewFindings, F6_NlbEventsAreTheSameWhetherOrNotAdvanceIsCalled) {
   const auto live = nlb_run(true);
   const auto replay = nlb_run(false);
   EXPECT_EQ(live, replay) << "live " << live.size() << " events, replay " << replay.size();
@@ -299,7 +299,7 @@ TEST(ReviewFindings, DISABLED_F6_NlbEventsAreTheSameWhetherOrNotAdvanceIsCalled)
 // restart. A failback within 24 h of a failover from before the restart, from an uplink that
 // keeps sending (the normal case), then has no cause and is dropped: the same frames tell the
 // failback without the restart and nothing with it.
-TEST(ReviewFindings, DISABLED_F11_AFailbackAfterARestartReversesTheRestoredFailover) {
+TEST(ReviewFindings, F11_AFailbackAfterARestartReversesTheRestoredFailover) {
   OrderSink sink;
   Analyzer a(AnalyzerConfig{}, sink);
   auto earlier = std::make_shared<FailoverStory>();
@@ -364,7 +364,7 @@ TEST(ReviewFindings, F11Control_WithoutARestartTheFailbackIsTold) {
 // alternation (a heap allocation on growth, on the per-frame path), each kept until its
 // both_ways_confirm passes. Memory is the frame rate x both_ways_confirm, not bounded by
 // max_entries. Here: one station, 1M alternations within 10 s.
-TEST(ReviewFindings, DISABLED_F12_AStationAlternatingBetweenBothWaysAndRxOnlyUplinksCostsBoundedMemory) {
+TEST(ReviewFindings, F12_AStationAlternatingBetweenBothWaysAndRxOnlyUplinksCostsBoundedMemory) {
   OrderSink sink;
   TrackerConfig c;
   c.both_ways_uplinks = {1};  // B; uplink 0 (R) is an rx-only mirror
@@ -447,7 +447,7 @@ double flood_seconds(bool crafted, int n) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-TEST(ReviewFindings, DISABLED_F7_CraftedAddressesCostNoMoreThanRandomOnesInTheBindingsTable) {
+TEST(ReviewFindings, F7_CraftedAddressesCostNoMoreThanRandomOnesInTheBindingsTable) {
   constexpr int kClaims = 50'000;  // a fifth of the default max_entries
   const double random = flood_seconds(false, kClaims);
   const double crafted = flood_seconds(true, kClaims);

@@ -111,7 +111,7 @@ std::string load_error(const std::string& path) {
 // exit 6); and on SIGHUP, Daemon::reload() calls analyzer_.reconfigure() outside its try block:
 // the tracker half is applied, the exception leaves the main loop and the daemon exits without
 // saving its state.
-TEST(ReviewFindings, DISABLED_F8_EveryConfigurationLoadConfigAcceptsIsOneTheAnalysesAccept) {
+TEST(ReviewFindings, F8_EveryConfigurationLoadConfigAcceptsIsOneTheAnalysesAccept) {
   TempDir dir;
   for (const char* line : {"idle_timeout = \"100000h\"", "flip_flop_memory = \"100000h\""}) {
     SCOPED_TRACE(line);
@@ -140,7 +140,7 @@ TEST(ReviewFindings, DISABLED_F8_EveryConfigurationLoadConfigAcceptsIsOneTheAnal
 // describe_story()'s ended - started, which overflow int64 (undefined behaviour; in practice
 // "moved within -0.0 s", "dark -0.000 s" in `camwatch table`). Station and binding times are
 // kept within 1970..2116 by the tracker's and the table's restore(); stories get no such check.
-TEST(ReviewFindings, DISABLED_F9_LoadStateRefusesStoriesWithImpossibleTimes) {
+TEST(ReviewFindings, F9_LoadStateRefusesStoriesWithImpossibleTimes) {
   TempDir dir;
   const std::string path = dir.file("cam.state");
   constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
@@ -163,7 +163,7 @@ TEST(ReviewFindings, DISABLED_F9_LoadStateRefusesStoriesWithImpossibleTimes) {
 // event then says "silent_stations_omitted", but `camwatch table` prints "3 SILENT" with no list
 // and no "... and 3 more" (story_text.cc: the line needs listed > 0), and `table --failovers
 // --json` has neither the list nor silent_stations_omitted.
-TEST(ReviewFindings, DISABLED_F10_TableTellsSilentStationsAStoryDidNotKeep) {
+TEST(ReviewFindings, F10_TableTellsSilentStationsAStoryDidNotKeep) {
   TempDir dir;
   const std::string path = dir.file("cam.state");
   write_text(path, Bytes()

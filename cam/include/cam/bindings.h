@@ -154,6 +154,10 @@ struct BindingConfig {
   // Global budget of new_binding events (bursts of this many, refilled at this rate); further
   // ones are learned silently and counted. 0: no limit.
   std::uint32_t new_binding_events_per_minute = 1000;
+  // The hash seed of the table (only its layout: which probationary binding makes room at the
+  // cap). 0 (default): 64 random bits at construction, so nobody can compute addresses that
+  // collide in it (a hash-flooding defence); tests may fix one.
+  std::uint64_t hash_seed = 0;
   AddressPolicy ipv4 = AddressPolicy::report;
   AddressPolicy ipv4_link_local = AddressPolicy::report;
   AddressPolicy ipv6 = AddressPolicy::report;

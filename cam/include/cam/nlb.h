@@ -19,7 +19,8 @@
 //    `nlb_unicast_host` event when a unicast-mode host is first seen;
 //  - an ARP claim binding an IPv4 address to 02-BF-<that address> reveals a unicast cluster
 //    even before any heartbeat is captured (cluster list only).
-// Entries not heard for `forget_after` are forgotten (a host seen again is reported again).
+// Entries not heard for `forget_after` are forgotten (a host seen again is reported again),
+// decided by packet time on every heartbeat and lookup; advance() only frees their memory.
 // Memory: at most `max_hosts` hosts and as many clusters; further ones are counted, not kept.
 //
 // Not for: load-balancing state, convergence, port rules. Pure: no I/O, no clock.
@@ -85,14 +86,15 @@ class NlbInventory {
   // Moves the packet clock on (forgets hosts not heard for forget_after).
   void advance(PacketTime now);
 
-  // The host entry of a station, or nullptr.
-  const NlbHost* find(StationKey station) const;
+  // The host entry of a station heard within forget_after before `at`, or nullptr.
+  const NlbHost* find(StationKey station, PacketTime at) const;
   const NlbStats& stats() const { return stats_; }
   void for_each_host(const std::function<void(const NlbHost&)>& fn) const;
   void for_each_cluster(const std::function<void(const NlbCluster&)>& fn) const;
 
  private:
   void note_cluster(VlanId vlan, std::uint32_t cluster_ip, PacketTime t);
+  bool stale(const NlbHost& h, PacketTime at) const;
   void forget_idle(std::int64_t now_ns);
   void recount();
 

@@ -43,7 +43,9 @@
 //
 // Time: only packet time. The clock is the latest observation time seen (advance() moves it on
 // idle inputs); a frame with an older timestamp is still learned, decisions never go back.
-// Events reach the sink in packet-time order: each is held until no earlier event can follow.
+// Events reach the sink in packet-time order: each is held until no earlier event can follow;
+// an event decided by a frame older than events already delivered (a late frame, a clock step)
+// is given the latest delivered time (counted in late_events).
 //
 // Not for: decoding frames, reading clocks, threads, I/O. The tracker never allocates per
 // ordinary frame and never throws from observe()/advance()/finish().
@@ -100,6 +102,7 @@ struct TrackerStats {
   std::uint64_t nlb_hosts = 0;           // gauge: stations in the table that sent an NLB heartbeat
   std::uint64_t failovers = 0;           // failover stories published (cam/failover.h)
   std::uint64_t both_ways_suppressed = 0;  // moves not made: the station showed on both sides of a both-ways mirror
+  std::uint64_t late_events = 0;  // events decided by a frame older than events already delivered: given the latest delivered time
   std::uint64_t external_events = 0;     // events of other analyses ordered through emit()
 };
 
@@ -159,6 +162,9 @@ class Tracker {
   // it reaches the sink in packet-time order among them. Its time should be the packet time of
   // the frame that decided it (the clock, or a little before it).
   void emit(const Event& event) noexcept;
+
+  // A failover story published by an earlier run (state file): a failback reversing it is told.
+  void restore_story(const FailoverStory& story);
 
   const TrackerStats& stats() const noexcept;
   PacketTime clock() const noexcept;
