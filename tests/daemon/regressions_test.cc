@@ -1,6 +1,5 @@
-// Second review of the version 3 state file, `camwatch table` and the analyses' configuration:
-// each test shows one finding of the review (numbered as in the review report). They are
-// DISABLED_ until the code is fixed; run them with --gtest_also_run_disabled_tests.
+// Regressions found by a second review of the configuration, the version 3 state file and `camwatch table`: each test is a
+// defect that was fixed (the comment above it says what went wrong).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -102,7 +101,7 @@ std::string load_error(const std::string& path) {
   return "";
 }
 
-// ---- Finding 8: a configuration load_config() accepts that the analyses refuse ----------------
+// ---- 8: a configuration load_config() accepts that the analyses refuse ----------------
 //
 // [bindings] idle_timeout and flip_flop_memory have no upper bound in load_config() (config.cc:
 // {1s, nullopt} / {0s, nullopt}), but BindingTable refuses durations over 10 years with
@@ -111,7 +110,7 @@ std::string load_error(const std::string& path) {
 // exit 6); and on SIGHUP, Daemon::reload() calls analyzer_.reconfigure() outside its try block:
 // the tracker half is applied, the exception leaves the main loop and the daemon exits without
 // saving its state.
-TEST(ReviewFindings, F8_EveryConfigurationLoadConfigAcceptsIsOneTheAnalysesAccept) {
+TEST(ConfigLoad, EveryConfigurationLoadConfigAcceptsIsOneTheAnalysesAccept) {
   TempDir dir;
   for (const char* line : {"idle_timeout = \"100000h\"", "flip_flop_memory = \"100000h\""}) {
     SCOPED_TRACE(line);
@@ -133,14 +132,14 @@ TEST(ReviewFindings, F8_EveryConfigurationLoadConfigAcceptsIsOneTheAnalysesAccep
   }
 }
 
-// ---- Finding 9: version 3 stories are not checked for impossible times -------------------------
+// ---- 9: version 3 stories are not checked for impossible times -------------------------
 //
 // read_sections() takes a story's six times, its longest blackout and its members' times as
 // they come. Extreme values reach FailoverStation::blackout() (moved - last_seen_on_from) and
 // describe_story()'s ended - started, which overflow int64 (undefined behaviour; in practice
 // "moved within -0.0 s", "dark -0.000 s" in `camwatch table`). Station and binding times are
 // kept within 1970..2116 by the tracker's and the table's restore(); stories get no such check.
-TEST(ReviewFindings, F9_LoadStateRefusesStoriesWithImpossibleTimes) {
+TEST(StateFile, LoadStateRefusesStoriesWithImpossibleTimes) {
   TempDir dir;
   const std::string path = dir.file("cam.state");
   constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
@@ -156,14 +155,14 @@ TEST(ReviewFindings, F9_LoadStateRefusesStoriesWithImpossibleTimes) {
   EXPECT_NE(load_error(path), "") << "a story from 1677 to 2262 with a blackout of -292 years was accepted";
 }
 
-// ---- Finding 10: a story whose silent members were not kept --------------------------------
+// ---- 10: a story whose silent members were not kept --------------------------------
 //
 // A story keeps its first kMaxStoryStations members and the file the first 256 silent ones, so
 // a saved story can have silent > 0 and no silent member listed (M = 0 is valid). The failover
 // event then says "silent_stations_omitted", but `camwatch table` prints "3 SILENT" with no list
 // and no "... and 3 more" (story_text.cc: the line needs listed > 0), and `table --failovers
 // --json` has neither the list nor silent_stations_omitted.
-TEST(ReviewFindings, F10_TableTellsSilentStationsAStoryDidNotKeep) {
+TEST(TableView, TableTellsSilentStationsAStoryDidNotKeep) {
   TempDir dir;
   const std::string path = dir.file("cam.state");
   write_text(path, Bytes()

@@ -1,6 +1,5 @@
-// Second review of the Analyzer, failover stories and both-ways mirrors: each test shows one
-// finding of the review (numbered as in the review report). They are DISABLED_ until the code is
-// fixed, so that the branch builds green; run them with --gtest_also_run_disabled_tests.
+// Regressions found by a second review of the Analyzer, failover stories, both-ways mirrors, the NLB inventory and the bindings table: each test is a
+// defect that was fixed (the comment above it says what went wrong).
 #include <gtest/gtest.h>
 #include <malloc.h>
 
@@ -80,7 +79,7 @@ Observation nlb_heartbeat(PacketTime t, UplinkId u, std::uint64_t source) {
   return o;
 }
 
-// ---- Finding 1: Tracker::emit() puts an event behind ones already released ----------------
+// ---- 1: Tracker::emit() puts an event behind ones already released ----------------
 //
 // BindingTable decides a late claim (a frame stamped up to conflict_window before the owner's
 // latest claim: two captures merged with a skew, a capture with non-monotonic stamps) as an
@@ -88,7 +87,7 @@ Observation nlb_heartbeat(PacketTime t, UplinkId u, std::uint64_t source) {
 // inserts it by time into held_; but events older than clock - release_delay were already
 // given to the sink, so the stream goes back in time (EVENTS.md: "an event's time is never
 // earlier than the one before it").
-TEST(ReviewFindings, F1_AnEventEmittedWithATimeOlderThanReleasedOnesStillComesInOrder) {
+TEST(EventOrder, AnEventEmittedWithATimeOlderThanReleasedOnesStillComesInOrder) {
   OrderSink sink;
   Analyzer a(AnalyzerConfig{}, sink);
   const MacAddress owner = mac(0x005056000001), other = mac(0x005056000002), roamer = mac(0x005056000003);
@@ -105,13 +104,13 @@ TEST(ReviewFindings, F1_AnEventEmittedWithATimeOlderThanReleasedOnesStillComesIn
   EXPECT_EQ(sink.disorder, "");
 }
 
-// ---- Finding 2: shortening both_ways_confirm (or dropping both-ways uplinks) by a reload ----
+// ---- 2: shortening both_ways_confirm (or dropping both-ways uplinks) by a reload ----
 //
 // Tracker::reconfigure lowers base_delay(); housekeeping resets release_delay_ns_ to it as soon as
 // pending_moves == 0, but tentative moves still waiting in confirmations_ (queued with the old
 // confirm, dated at their first frame on the new uplink) are not counted in pending_moves. Events
 // younger than those moves are released, then the confirmed move arrives dated earlier.
-TEST(ReviewFindings, F2_ShorteningBothWaysConfirmKeepsEventsInOrder) {
+TEST(BothWays, ShorteningBothWaysConfirmKeepsEventsInOrder) {
   OrderSink sink;
   TrackerConfig c;
   c.both_ways_uplinks = {0, 1};
@@ -130,7 +129,7 @@ TEST(ReviewFindings, F2_ShorteningBothWaysConfirmKeepsEventsInOrder) {
   EXPECT_EQ(sink.disorder, "");
 }
 
-TEST(ReviewFindings, F2_RemovingTheBothWaysUplinksKeepsEventsInOrder) {
+TEST(BothWays, RemovingTheBothWaysUplinksKeepsEventsInOrder) {
   OrderSink sink;
   TrackerConfig c;
   c.both_ways_uplinks = {0, 1};
@@ -148,14 +147,14 @@ TEST(ReviewFindings, F2_RemovingTheBothWaysUplinksKeepsEventsInOrder) {
   EXPECT_EQ(sink.disorder, "");
 }
 
-// ---- Finding 3: failover stories across both-ways uplinks ---------------------------------
+// ---- 3: failover stories across both-ways uplinks ---------------------------------
 //
 // A tentative move reaches FailoverStories::on_move() only when it is confirmed,
 // both_ways_confirm after it happened, but a story closes at its last move + gap, with gap at
 // least base_delay() + 1 s = confirm + 1 s. So a move more than (gap - confirm) after the
 // previous member (1 s with the defaults: confirm 10 s, gap raised to 11 s) misses the story
 // it belongs to: one failover of an uplink is told as several stories.
-TEST(ReviewFindings, F3_MovesOfOneFailoverAcrossBothWaysUplinksAreOneStory) {
+TEST(Failover, MovesOfOneFailoverAcrossBothWaysUplinksAreOneStory) {
   OrderSink sink;
   TrackerConfig c;
   c.both_ways_uplinks = {0, 1};
@@ -181,12 +180,12 @@ TEST(ReviewFindings, F3_MovesOfOneFailoverAcrossBothWaysUplinksAreOneStory) {
   EXPECT_EQ(stories[0].story->moved, 3U);
 }
 
-// ---- Finding 4: reconfigure() changing failover_gap or failover_stories with a story open ----
+// ---- 4: reconfigure() changing failover_gap or failover_stories with a story open ----
 //
 // FailoverStories::reconfigure() applies the new gap to the open stories. A shorter gap closes
 // an open story at ended + new_gap, which can be long before events the tracker already
 // released: the failover event goes back in time.
-TEST(ReviewFindings, F4_ShorteningFailoverGapKeepsEventsInOrder) {
+TEST(Failover, ShorteningFailoverGapKeepsEventsInOrder) {
   OrderSink sink;
   TrackerConfig c;
   c.failover.gap = seconds(60);
@@ -208,7 +207,7 @@ TEST(ReviewFindings, F4_ShorteningFailoverGapKeepsEventsInOrder) {
 
 // Turning failover_stories off leaves the open story open: close_due() still publishes it, but
 // on_decision() now returns early, so its silent member is counted as flapping.
-TEST(ReviewFindings, F4_DisablingStoriesWithOneOpenNeverPublishesItWithWrongCounts) {
+TEST(Failover, DisablingStoriesWithOneOpenNeverPublishesItWithWrongCounts) {
   OrderSink sink;
   TrackerConfig c;
   Tracker t(c, sink);
@@ -228,7 +227,7 @@ TEST(ReviewFindings, F4_DisablingStoriesWithOneOpenNeverPublishesItWithWrongCoun
   EXPECT_EQ(sink.count(EventKind::failover), 0U) << "failover_stories = false, yet a story was told";
 }
 
-// ---- Finding 5: a tentative move of a station that aged out ---------------------------------
+// ---- 5: a tentative move of a station that aged out ---------------------------------
 //
 // confirm_due() makes the tentative move without checking idle_timeout (config allows
 // idle_timeout < both_ways_confirm). Whether the station is still in the table then depends on
@@ -253,14 +252,14 @@ std::uint64_t aged_tentative_run(bool advance_often) {
   return t.stats().silent_moves;
 }
 
-TEST(ReviewFindings, F5_ATentativelyMovedStationThatAgesOutIsNeverReportedLiveOrReplayed) {
+TEST(BothWays, ATentativelyMovedStationThatAgesOutIsNeverReportedLiveOrReplayed) {
   const std::uint64_t live = aged_tentative_run(true);
   const std::uint64_t replay = aged_tentative_run(false);
   EXPECT_EQ(live, replay) << "live and replay disagree";
   EXPECT_EQ(replay, 0U) << "the station aged out at +6 s, before its confirmation at +31 s";
 }
 
-// ---- Finding 6: NLB forgetting depends on advance() calls: live != replay --------------------
+// ---- 6: NLB forgetting depends on advance() calls: live != replay --------------------
 //
 // NlbInventory forgets hosts only in advance(), which the live daemon calls every loop and the
 // replay never calls (daemon/src/replay.cc). The same frames then give different events: the
@@ -284,7 +283,7 @@ std::vector<std::string> nlb_run(bool advance_between_frames) {
   return out;
 }
 
-TEST(ReviewFindings, F6_NlbEventsAreTheSameWhetherOrNotAdvanceIsCalled) {
+TEST(NlbInventory, NlbEventsAreTheSameWhetherOrNotAdvanceIsCalled) {
   const auto live = nlb_run(true);
   const auto replay = nlb_run(false);
   EXPECT_EQ(live, replay) << "live " << live.size() << " events, replay " << replay.size();
@@ -292,14 +291,14 @@ TEST(ReviewFindings, F6_NlbEventsAreTheSameWhetherOrNotAdvanceIsCalled) {
 }
 
 
-// ---- Finding 11: restored failover stories do not count for failback detection -------------
+// ---- 11: restored failover stories do not count for failback detection -------------
 //
 // The state file brings back the latest stories (Analyzer::restore_story), but only into the
 // Publisher's list for `camwatch table`: FailoverStories::history_ starts empty after every
 // restart. A failback within 24 h of a failover from before the restart, from an uplink that
 // keeps sending (the normal case), then has no cause and is dropped: the same frames tell the
 // failback without the restart and nothing with it.
-TEST(ReviewFindings, F11_AFailbackAfterARestartReversesTheRestoredFailover) {
+TEST(Failover, AFailbackAfterARestartReversesTheRestoredFailover) {
   OrderSink sink;
   Analyzer a(AnalyzerConfig{}, sink);
   auto earlier = std::make_shared<FailoverStory>();
@@ -329,7 +328,7 @@ TEST(ReviewFindings, F11_AFailbackAfterARestartReversesTheRestoredFailover) {
 }
 
 // The control for F11: without the restart, the same failback is told.
-TEST(ReviewFindings, F11Control_WithoutARestartTheFailbackIsTold) {
+TEST(Failover, WithoutARestartTheFailbackIsTold) {
   OrderSink sink;
   Analyzer a(AnalyzerConfig{}, sink);
   const MacAddress vm1 = mac(0x005056000001), vm2 = mac(0x005056000002), stays = mac(0x005056000003);
@@ -355,7 +354,7 @@ TEST(ReviewFindings, F11Control_WithoutARestartTheFailbackIsTold) {
   EXPECT_EQ(stories[1].story->cause, FailoverCause::failback);
 }
 
-// ---- Finding 12: confirmations_ grows with the frame rate ----------------------------------
+// ---- 12: confirmations_ grows with the frame rate ----------------------------------
 //
 // A station heard alternately on a both-ways uplink and an rx-only one (a gateway behind the
 // rx-only uplink R shows in the transmit half of the both-ways mirror of B) makes a tentative
@@ -364,7 +363,7 @@ TEST(ReviewFindings, F11Control_WithoutARestartTheFailbackIsTold) {
 // alternation (a heap allocation on growth, on the per-frame path), each kept until its
 // both_ways_confirm passes. Memory is the frame rate x both_ways_confirm, not bounded by
 // max_entries. Here: one station, 1M alternations within 10 s.
-TEST(ReviewFindings, F12_AStationAlternatingBetweenBothWaysAndRxOnlyUplinksCostsBoundedMemory) {
+TEST(BothWays, AStationAlternatingBetweenBothWaysAndRxOnlyUplinksCostsBoundedMemory) {
   OrderSink sink;
   TrackerConfig c;
   c.both_ways_uplinks = {1};  // B; uplink 0 (R) is an rx-only mirror
@@ -387,7 +386,7 @@ TEST(ReviewFindings, F12_AStationAlternatingBetweenBothWaysAndRxOnlyUplinksCosts
   t.finish();
 }
 
-// ---- Finding 7: the bindings table's hash is fixed and invertible: a crafted ND flood --------
+// ---- 7: the bindings table's hash is fixed and invertible: a crafted ND flood --------
 //
 // BindingTable's home slot is splitmix64's finaliser of the address, reduced by multiply-shift,
 // with no secret seed. Every step is invertible, so anyone on a monitored VLAN can compute
@@ -447,7 +446,7 @@ double flood_seconds(bool crafted, int n) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-TEST(ReviewFindings, F7_CraftedAddressesCostNoMoreThanRandomOnesInTheBindingsTable) {
+TEST(Bindings, CraftedAddressesCostNoMoreThanRandomOnesInTheBindingsTable) {
   constexpr int kClaims = 50'000;  // a fifth of the default max_entries
   const double random = flood_seconds(false, kClaims);
   const double crafted = flood_seconds(true, kClaims);
