@@ -6,9 +6,10 @@
 //   1. read:   CaptureFile::next() over every record (the reader alone, nothing kept), then
 //      read_batch: the same with next_batch() in batches of 512;
 //   2. load:   every frame copied into one heap buffer (not measured: setup);
-//   3. decode+track: for each frame in memory, exactly what `camwatch replay` does per frame
-//      (daemon/src/replay.cc, Replayer::feed): capture::to_observation(), then
-//      Tracker::observe(). Tracker::finish() is not part of it (end of input, not per frame).
+//   3. decode+track: the frames in memory, exactly as `camwatch replay` takes them
+//      (daemon/src/replay.cc, Replayer::decode): batches of 512, each frame through
+//      capture::to_observation() into an array, then the array to Analyzer::observe(span).
+//      Analyzer::finish() is not part of it (end of input, not per frame).
 // Under `valgrind --tool=callgrind --collect-atstart=no` each measured phase is collected alone
 // and dumped under its own name (client requests: CALLGRIND_TOGGLE_COLLECT, CALLGRIND_DUMP_STATS_AT),
 // so instructions per frame are the dump's Ir over the frame count; bench/callgrind_path.sh does
@@ -23,6 +24,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -34,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "cam/analyzer.h"
 #include "cam/tracker.h"
 #include "capture/capture_file.h"
 #include "capture/frame_decoder.h"
@@ -114,15 +117,16 @@ std::uint64_t rss_anon_bytes() {
   return 0;
 }
 
-struct Frame {
-  cam::PacketTime time;
-  std::uint64_t offset;  // into the byte buffer
-  std::uint32_t captured;
-  std::uint32_t wire_length;
-};
-
-// Frames per next_batch(): LiveCapture's batch size.
+// Frames per next_batch() and observations per Analyzer::observe(): replay's and LiveCapture's
+// batch size.
 constexpr std::size_t kReadBatch = 512;
+
+// One batch decoded as Replayer::decode does it (out of line so that callgrind's split can tell
+// decoding from tracking): returns the observations written.
+[[gnu::noinline]] std::size_t decode_batch(const capture::RawFrame* frames, std::size_t n,
+                                           capture::DecodeCounters& counters, cam::Observation* out) {
+  return capture::to_observations(frames, n, 0, counters, out);
+}
 
 class NullSink final : public cam::EventSink {
  public:
@@ -199,41 +203,43 @@ int main(int argc, char** argv) {
 
   // 2. Into memory: one byte buffer, frames in file order.
   std::vector<std::uint8_t> bytes;
-  std::vector<Frame> index;
+  std::vector<capture::RawFrame> index;
   bytes.reserve(bytes_total);
   index.reserve(frames);
   {
     auto file = capture::CaptureFile::open(path);
     capture::RawFrame raw;
     while (file->next(raw) == capture::ReadStatus::frame) {
-      index.push_back(Frame{raw.time, bytes.size(), static_cast<std::uint32_t>(raw.data.size()), raw.wire_length});
+      capture::RawFrame kept = raw;
+      kept.data = std::span<const std::uint8_t>(bytes.data() + bytes.size(), raw.data.size());  // reserved: stays put
       bytes.insert(bytes.end(), raw.data.begin(), raw.data.end());
+      index.push_back(kept);
     }
   }
 
   // 3. decode + track, the replay loop's body.
   NullSink sink;
-  cam::TrackerConfig config;
-  config.max_entries = max_entries;
+  cam::AnalyzerConfig config;
+  config.tracker.max_entries = max_entries;
   const std::uint64_t rss_before = rss_anon_bytes();
-  cam::Tracker tracker(config, sink);
+  cam::Analyzer analyzer(config, sink);
   capture::DecodeCounters counters;
+  std::vector<cam::Observation> observations(kReadBatch);
   double track_s = 0;
   std::uint64_t steady_allocations = 0;
   // Later passes shift packet time past the first so the tracker sees one long, ordered capture.
   const cam::Duration span = index.back().time - index.front().time + std::chrono::seconds(1);
   for (std::uint64_t rep = 0; rep < reps; ++rep) {
-    const cam::Duration shift = span * static_cast<std::int64_t>(rep);
+    if (rep != 0) {
+      for (capture::RawFrame& f : index) f.time += span;
+    }
     const std::uint64_t allocations_before = g_allocations.load(std::memory_order_relaxed);
     const double t0 = cpu_seconds();
     CALLGRIND_TOGGLE_COLLECT;
-    for (const Frame& f : index) {
-      cam::Observation o;
-      if (!capture::to_observation(f.time + shift, std::span<const std::uint8_t>(bytes.data() + f.offset, f.captured),
-                                   f.wire_length, 0, counters, o)) {
-        continue;
-      }
-      tracker.observe(o);
+    for (std::size_t i = 0; i < index.size(); i += kReadBatch) {
+      const std::size_t n = std::min(kReadBatch, index.size() - i);
+      const std::size_t k = decode_batch(index.data() + i, n, counters, observations.data());
+      analyzer.observe(std::span<const cam::Observation>(observations.data(), k));
     }
     CALLGRIND_TOGGLE_COLLECT;
     track_s += cpu_seconds() - t0;
@@ -241,7 +247,8 @@ int main(int argc, char** argv) {
   }
   CALLGRIND_DUMP_STATS_AT("decode+track");
   const std::uint64_t rss_after = rss_anon_bytes();
-  tracker.finish();
+  analyzer.finish();
+  const cam::Tracker& tracker = analyzer.tracker();
 
   const cam::TrackerStats& st = tracker.stats();
   const double n = static_cast<double>(frames);

@@ -14,8 +14,9 @@
 #
 # Runs `valgrind --tool=callgrind --collect-atstart=no` on camwatch-bench-path, which turns
 # collection on only around its two measured loops and dumps each (client requests): the reader
-# (CaptureFile::next() over every record) and decode + track (capture::to_observation +
-# Tracker::observe over the frames held in memory: replay's per-frame body). Prints Ir per frame
+# (CaptureFile::next() over every record) and decode + track (capture::to_observation into
+# batches of 512, each given to Analyzer::observe(span), over the frames held in memory: replay's
+# per-frame body). Prints Ir per frame
 # of each, the decode + track figure split by where the instructions are (callgrind_annotate,
 # exclusive cost per function), and the issue's targets: <= 80 on the hot mix, <= 150 on the
 # flood. Instruction counts do not depend on machine load: compare them across commits.
@@ -66,19 +67,19 @@ flood_file=$out_dir/flood-${flood}f-s1.pcap
 make_file "$mix_file" --frames "$frames" --macs "$macs"
 make_file "$flood_file" --flood "$flood"
 
-# Exclusive Ir of a dump split into decode / to_observation + counters / tracker; the rest of the
-# summary is the loop (callgrind also lists the frames below main at 100%: not summed).
-split_costs() {  # dump file, summary -> "decode observation tracker other"
+# Exclusive Ir of a dump split into decode (decode_batch with to_observation inlined, and the
+# full decoder's functions) / tracker (Tracker, Analyzer) ; the rest of the summary is the loop
+# (callgrind also lists the frames below main at 100%: not summed).
+split_costs() {  # dump file, summary -> "decode tracker other"
   callgrind_annotate --threshold=100 --inclusive=no "$1" 2>/dev/null | awk -v total="$2" '
     /file:function/ { on = 1; next }
     on && /^$/ { exit }
     on && $1 ~ /^[0-9,]+$/ && $0 !~ /below main|libc_start_main|ld-linux/ {
       n = $1; gsub(/,/, "", n)
-      if ($0 ~ /decode_frame|decode_rest|decode_arp|decode_ipv6|announce/) d += n
-      else if ($0 ~ /Tracker/) t += n
-      else if ($0 ~ /frame_decoder\.h:/) o += n
+      if ($0 ~ /decode_batch|to_observation|decode_frame|decode_rest|decode_arp|decode_ipv6|decode_nlb|announce|claim|frame_decoder/) d += n
+      else if ($0 ~ /Tracker|Analyzer|StationTable/) t += n
     }
-    END { printf "%d %d %d %d\n", d, o, t, total - d - o - t }'
+    END { printf "%d %d %d\n", d, t, total - d - t }'
 }
 
 # measure NAME FILE [bench-path args...]: sets read_ir, track_ir, frames_n, and the split.
@@ -102,20 +103,20 @@ measure() {
   fi
   read_ir=$(awk '/^summary:/ { print $2 }' "$read_dump")
   track_ir=$(awk '/^summary:/ { print $2 }' "$track_dump")
-  read -r split_decode split_obs split_track split_other <<<"$(split_costs "$track_dump" "$track_ir")"
+  read -r split_decode split_track split_other <<<"$(split_costs "$track_dump" "$track_ir")"
 }
 
 per_frame() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.1f", a / n }'; }
 
 echo "callgrind (valgrind $(valgrind --version | sed 's/valgrind-//')), camwatch-bench-path: $bench_path"
 printf '%-34s %9s %12s %14s %8s %5s   %s\n' input frames "read Ir/fr" "dec+track Ir/fr" target met \
-  "split Ir/frame: decode | to_observation+counters | tracker | loop"
+  "split Ir/frame: decode (+observation, counters) | tracker | loop"
 row() {  # label target
   local label=$1 target=$2 ours met
   ours=$(per_frame "$track_ir" "$frames_n")
   met=$(awk -v o="$ours" -v t="$target" 'BEGIN { print (o <= t) ? "yes" : "no" }')
-  printf '%-34s %9s %12s %14s %8s %5s   %s | %s | %s | %s\n' "$label" "$frames_n" "$(per_frame "$read_ir" "$frames_n")" \
-    "$ours" "<= $target" "$met" "$(per_frame "$split_decode" "$frames_n")" "$(per_frame "$split_obs" "$frames_n")" \
+  printf '%-34s %9s %12s %14s %8s %5s   %s | %s | %s\n' "$label" "$frames_n" "$(per_frame "$read_ir" "$frames_n")" \
+    "$ours" "<= $target" "$met" "$(per_frame "$split_decode" "$frames_n")" \
     "$(per_frame "$split_track" "$frames_n")" "$(per_frame "$split_other" "$frames_n")"
   echo "$label $frames_n $(per_frame "$read_ir" "$frames_n") $ours" >>"$scratch/rows"
 }
@@ -123,8 +124,8 @@ measure mix "$mix_file"
 row "hot mix (${frames} frames, ${macs} MACs)" 80
 measure flood "$flood_file" --max-entries "$flood_cap"
 row "flood (${flood} new MACs, cap ${flood_cap})" 150
-echo "(Ir = instructions executed; read = CaptureFile::next() per record; decode+track = to_observation +"
-echo " Tracker::observe per frame, replay's per-frame body; loop = the driver's loop over frames in memory)"
+echo "(Ir = instructions executed; read = CaptureFile::next() per record; decode+track = replay's per-frame"
+echo " body: to_observation into a batch of 512, then Analyzer::observe(batch); loop = the driver's loop)"
 if [[ $smoke == yes ]]; then echo "smoke run: small files, targets not judged"; fi
 # For bench/run_all.sh: machine-readable copy.
 if [[ -n ${CALLGRIND_PATH_RESULTS:-} ]]; then cp "$scratch/rows" "$CALLGRIND_PATH_RESULTS"; fi

@@ -162,7 +162,7 @@ BENCHMARK(Table_LookupUpdate_1M_HotSet)->Arg(0)->Arg(1)->ArgName("hugepages");
 // assertion in the loop's setup). A measurement for a recommendation, not a feature.
 constexpr std::size_t kPrefetchAhead = 8;
 std::uint64_t home_slot(std::uint64_t key, std::uint64_t capacity) {
-  const std::uint64_t h = (key ^ (key >> 29)) * 0x9E3779B97F4A7C15ULL;
+  const std::uint64_t h = key * 0x9E3779B97F4A7C15ULL;
   return static_cast<std::uint64_t>((static_cast<cam::detail::Uint128>(h) * capacity) >> 64);
 }
 void Table_LookupUpdate_1M_Uniform_Prefetch(benchmark::State& state) {

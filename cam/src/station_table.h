@@ -81,6 +81,10 @@ class StationTable {
   }
 
 
+  // Asks the CPU to start loading a home slot (a batch of lookups issues these a few keys ahead,
+  // so that the cache misses of a random table overlap instead of queueing).
+  void prefetch_at(std::uint64_t home_index) const { __builtin_prefetch(&slots_[home_index], 1); }
+
   // The slot holding `key`, or nullptr.
   Slot* find(std::uint64_t key) {
     std::uint64_t i = home(key);
@@ -94,8 +98,10 @@ class StationTable {
 
   // Finds `key`, or claims an empty slot for it (key set, everything else zero) when the table
   // is not full. `inserted` tells which. nullptr when absent and full.
-  Slot* find_or_insert(std::uint64_t key, bool& inserted) {
-    std::uint64_t i = home(key);
+  Slot* find_or_insert(std::uint64_t key, bool& inserted) { return find_or_insert(key, home(key), inserted); }
+  // The same with `key`'s home slot already known (home(key)).
+  Slot* find_or_insert(std::uint64_t key, std::uint64_t home_index, bool& inserted) {
+    std::uint64_t i = home_index;
     for (;;) {
       Slot& s = slots_[i];
       if (s.key == key) {
@@ -137,18 +143,24 @@ class StationTable {
   Slot& at(std::uint64_t index) { return slots_[index]; }
   const Slot& at(std::uint64_t index) const { return slots_[index]; }
 
+  // Where the probe for `key` starts.
+  // Multiplicative hash then Lemire's multiply-shift range reduction: the capacity need not be a
+  // power of two, and the product's high bits depend on every bit of the key (libstdc++'s
+  // std::hash<uint64_t> is the identity, which would cluster MACs of one vendor).
+  // (Fibonacci hashing: the product's top bits, which the range reduction keeps, depend on every
+  // bit of the key. An xor-shift of the key before it cost 3 instructions per frame and bought
+  // nothing: average probes of a hit in a full 1M table, with / without it, 1.569 / 1.571 for
+  // random MACs, 1.000 / 1.000 for one OUI counting up, 1.499 / 1.279 for 4000 VLANs x 250.)
+  std::uint64_t home(std::uint64_t key) const {
+    const std::uint64_t h = key * 0x9E3779B97F4A7C15ULL;
+    return static_cast<std::uint64_t>((static_cast<Uint128>(h) * capacity_) >> 64);
+  }
+
  private:
   struct FreeDeleter {
     void operator()(Slot* p) const { std::free(p); }
   };
 
-  // Multiplicative hash then Lemire's multiply-shift range reduction: the capacity need not be a
-  // power of two, and the product's high bits depend on every bit of the key (libstdc++'s
-  // std::hash<uint64_t> is the identity, which would cluster MACs of one vendor).
-  std::uint64_t home(std::uint64_t key) const {
-    std::uint64_t h = (key ^ (key >> 29)) * 0x9E3779B97F4A7C15ULL;
-    return static_cast<std::uint64_t>((static_cast<Uint128>(h) * capacity_) >> 64);
-  }
   std::uint64_t next(std::uint64_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
 
   std::uint64_t max_entries_;

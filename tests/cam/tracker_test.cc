@@ -904,12 +904,17 @@ TEST(Tracker, RestoresEveryDisplayFieldAndKeepsTheNlbGaugeExact) {
   EXPECT_EQ(f.tracker.stats().nlb_hosts, 0U);
 }
 
-std::vector<std::string> run_random_trace(std::uint32_t seed, std::size_t max_entries) {
+enum class Feeding : std::uint8_t { one_by_one, batches };
+
+std::vector<std::string> run_random_trace(std::uint32_t seed, std::size_t max_entries,
+                                          Feeding feeding = Feeding::one_by_one) {
   TrackerConfig c;
   c.max_entries = max_entries;
   c.idle_timeout = seconds(20);
   Fixture f(c);
   std::mt19937 rng(seed);
+  std::mt19937 batch_rng(seed + 1000);  // batch sizes: their own stream, the trace stays as it was
+  std::vector<Observation> batch;
   PacketTime t = kT0;
   for (int i = 0; i < 20000; ++i) {
     t += microseconds(rng() % 20000);
@@ -925,8 +930,17 @@ std::vector<std::string> run_random_trace(std::uint32_t seed, std::size_t max_en
     // Every 7th MAC is an NLB host sending a heartbeat now and then (no extra draws from rng:
     // the traces stay what they were).
     if (o.source.to_u64() % 7 == 0 && i % 5 == 0) o.flags = static_cast<std::uint8_t>(ObservationFlag::nlb_heartbeat);
-    f.tracker.observe(o);
+    if (feeding == Feeding::one_by_one) {
+      f.tracker.observe(o);
+      continue;
+    }
+    batch.push_back(o);
+    if (batch_rng() % 40 == 0) {
+      f.tracker.observe(batch);
+      batch.clear();
+    }
   }
+  f.tracker.observe(batch);
   f.tracker.finish();
   // The display fields stay consistent through aging, refusals and moves.
   expect_nlb_gauge_exact(f.tracker);
@@ -953,6 +967,16 @@ TEST(Tracker, GivesTheSameEventsForTheSameFramesEveryRun) {
   auto second = run_random_trace(7, 1000);
   EXPECT_FALSE(first.empty());
   EXPECT_EQ(first, second);
+}
+
+TEST(Tracker, GivesTheSameEventsInBatchesAsOneByOne) {
+  for (std::uint32_t seed = 1; seed <= 3; ++seed) {
+    for (std::size_t cap : {std::size_t{64}, std::size_t{1000}}) {
+      const auto one = run_random_trace(seed, cap, Feeding::one_by_one);
+      EXPECT_FALSE(one.empty());
+      EXPECT_EQ(one, run_random_trace(seed, cap, Feeding::batches)) << seed << " " << cap;
+    }
+  }
 }
 
 TEST(Tracker, StaysWithinItsCapAndOrderUnderRandomTraffic) {

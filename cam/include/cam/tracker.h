@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 
 #include "cam/event.h"
 #include "cam/failover.h"
@@ -118,6 +119,20 @@ class Tracker {
   // notification is recorded for display on the station it announces, so a station whose very
   // first frame is its own RARP or GARP shows it too.
   void observe(const Observation& obs) noexcept;
+  // Called for each frame of a batch that carries more than its station (a notification, a
+  // claim, a heartbeat) right after the tracker took it, before the next frame: how the
+  // Analyzer hands those to its other analyses in order.
+  class FollowUp {
+   public:
+    virtual void after(const Observation& obs) noexcept = 0;
+
+   protected:
+    ~FollowUp() = default;
+  };
+  // The same for many frames in order: exactly what observe() of each in turn does (and
+  // follow_up->after() of those carrying more), faster: the table's slots for frames a few
+  // places ahead are prefetched, so their cache misses overlap.
+  void observe(std::span<const Observation> batch, FollowUp* follow_up = nullptr) noexcept;
 
   // Moves the packet clock without a frame (live capture with idle uplinks): decides pending
   // moves whose window has passed, ages stations, releases held events.

@@ -151,53 +151,100 @@ struct DecodeCounters {
 bool to_observation_decoded(cam::PacketTime time, std::span<const std::uint8_t> captured, std::uint32_t wire_length,
                             cam::UplinkId uplink, DecodeCounters& counters, cam::Observation& out) noexcept;
 
+namespace detail {
+
+// to_observation()'s inline part: untagged or single-802.1Q IPv4 written into `out` (true, with
+// the number of tags in `tags`), or false with `out` untouched for everything else.
+inline bool ipv4_observation(cam::PacketTime time, const std::uint8_t* p, std::size_t cap, cam::UplinkId uplink,
+                             cam::Observation& out, unsigned& tags) noexcept {
+  if (cap < 14) [[unlikely]] return false;
+  // Bytes 4..11 as one big-endian word: the source MAC is its low 48 bits.
+  std::uint64_t word;
+  std::memcpy(&word, p + 4, sizeof word);
+  std::uint16_t type;
+  std::memcpy(&type, p + 12, sizeof type);
+  if constexpr (std::endian::native == std::endian::little) {
+    word = __builtin_bswap64(word);
+    type = __builtin_bswap16(type);
+  }
+  cam::VlanId vlan = 0;
+  tags = 0;
+  if (type == 0x8100 && cap >= 18) {
+    std::uint32_t tag;  // TCI, then the inner type
+    std::memcpy(&tag, p + 14, sizeof tag);
+    if constexpr (std::endian::native == std::endian::little) tag = __builtin_bswap32(tag);
+    vlan = static_cast<cam::VlanId>((tag >> 16) & 0x0FFF);
+    type = static_cast<std::uint16_t>(tag);
+    tags = 1;
+  }
+  if (type != 0x0800) [[unlikely]] return false;
+  out.time = time;
+  out.source = cam::MacAddress::from_u64(word);
+  out.notified = cam::MacAddress();
+  if constexpr (std::endian::native == std::endian::little) {
+    // Bytes 24..31 (vlan, uplink, then notification, flags, claim, NLB host id: all none) as one
+    // store and the zero second half as two: 9 stores field by field, 6 like this (callgrind).
+    static_assert(offsetof(cam::Observation, vlan) == 24 && offsetof(cam::Observation, uplink) == 26 &&
+                  offsetof(cam::Observation, nlb_host_id) == 31 && offsetof(cam::Observation, claim_mac) == 32);
+    const std::uint64_t station_word = std::uint64_t{vlan} | std::uint64_t{uplink} << 16;
+    auto* bytes = reinterpret_cast<unsigned char*>(&out);
+    std::memcpy(bytes + 24, &station_word, sizeof station_word);
+    std::memset(bytes + 32, 0, sizeof(cam::Observation) - 32);
+  } else {
+    out.vlan = vlan;
+    out.uplink = uplink;
+    out.notification = cam::Notification::none;
+    out.flags = 0;
+    out.claim = cam::ClaimKind::none;
+    out.nlb_host_id = 0;
+    out.claim_mac = cam::MacAddress();
+    out.claim_ip = cam::IpAddress();
+    out.nlb_cluster_ip = 0;
+    out.nlb_dedicated_ip = 0;
+  }
+  return true;
+}
+
+}  // namespace detail
+
 inline bool to_observation(cam::PacketTime time, std::span<const std::uint8_t> captured, std::uint32_t wire_length,
                            cam::UplinkId uplink, DecodeCounters& counters, cam::Observation& out) noexcept {
-  const std::uint8_t* p = captured.data();
-  const std::size_t cap = captured.size();
-  if (cap >= 14) [[likely]] {
-    // Bytes 4..11 as one big-endian word: the source MAC is its low 48 bits.
-    std::uint64_t word;
-    std::memcpy(&word, p + 4, sizeof word);
-    std::uint16_t type;
-    std::memcpy(&type, p + 12, sizeof type);
-    if constexpr (std::endian::native == std::endian::little) {
-      word = __builtin_bswap64(word);
-      type = __builtin_bswap16(type);
-    }
-    cam::VlanId vlan = 0;
-    unsigned tags = 0;
-    if (type == 0x8100 && cap >= 18) {
-      std::uint32_t tag;  // TCI, then the inner type
-      std::memcpy(&tag, p + 14, sizeof tag);
-      if constexpr (std::endian::native == std::endian::little) tag = __builtin_bswap32(tag);
-      vlan = static_cast<cam::VlanId>((tag >> 16) & 0x0FFF);
-      type = static_cast<std::uint16_t>(tag);
-      tags = 1;
-    }
-    if (type == 0x0800) [[likely]] {
-      // Field by field into `out`: a whole Observation built aside and assigned was built on the
-      // stack and copied (11 instructions more per frame, g++ 12).
-      out.time = time;
-      out.source = cam::MacAddress::from_u64(word);
-      out.notified = cam::MacAddress();
-      out.vlan = vlan;
-      out.uplink = uplink;
-      out.notification = cam::Notification::none;
-      out.flags = 0;
-      out.claim = cam::ClaimKind::none;
-      out.nlb_host_id = 0;
-      out.claim_mac = cam::MacAddress();
-      out.claim_ip = cam::IpAddress();
-      out.nlb_cluster_ip = 0;
-      out.nlb_dedicated_ip = 0;
-      ++counters.frames;
-      counters.bytes += wire_length;
-      counters.vlan_tagged += tags;
-      return true;
-    }
+  unsigned tags = 0;
+  if (detail::ipv4_observation(time, captured.data(), captured.size(), uplink, out, tags)) [[likely]] {
+    ++counters.frames;
+    counters.bytes += wire_length;
+    counters.vlan_tagged += tags;
+    return true;
   }
   return to_observation_decoded(time, captured, wire_length, uplink, counters, out);
+}
+
+// to_observation() of frames[0..n) into out[0..): returns how many observations were written
+// (malformed frames are counted and skipped). `Frame` has `time`, `data` and `wire_length` (a
+// capture::RawFrame). For replay: the ordinary frame's tallies stay in registers for the batch
+// (written to `counters` once at the end: 8 instructions per frame less than to_observation()
+// in a loop, callgrind).
+template <typename Frame>
+std::size_t to_observations(const Frame* frames, std::size_t n, cam::UplinkId uplink, DecodeCounters& counters,
+                            cam::Observation* out) noexcept {
+  std::size_t written = 0;
+  std::uint64_t slow = 0, fast_bytes = 0, fast_tagged = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Frame& f = frames[i];
+    unsigned tags = 0;
+    if (detail::ipv4_observation(f.time, f.data.data(), f.data.size(), uplink, out[written], tags)) [[likely]] {
+      fast_bytes += f.wire_length;
+      fast_tagged += tags;
+      ++written;
+    } else {
+      ++slow;  // counted by to_observation_decoded()
+      if (to_observation_decoded(f.time, f.data, f.wire_length, uplink, counters, out[written])) ++written;
+    }
+  }
+  counters.frames += n - slow;
+  counters.bytes += fast_bytes;
+  counters.vlan_tagged += fast_tagged;
+  return written;
 }
 
 }  // namespace camwatch::capture
