@@ -40,6 +40,7 @@
 #include "cam/tracker.h"
 #include "capture/capture_file.h"
 #include "capture/frame_decoder.h"
+#include "daemon/table_memory.h"
 
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
@@ -221,6 +222,7 @@ int main(int argc, char** argv) {
   NullSink sink;
   cam::AnalyzerConfig config;
   config.tracker.max_entries = max_entries;
+  config.tracker.table_memory = &daemon::huge_page_table_memory();  // as run_replay()
   const std::uint64_t rss_before = rss_anon_bytes();
   cam::Analyzer analyzer(config, sink);
   capture::DecodeCounters counters;

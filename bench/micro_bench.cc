@@ -14,7 +14,6 @@
 //   Decode/...  capture::decode_frame() per frame kind.
 //   Tracker/... Tracker::observe() on the bench mix and on a random-MAC flood.
 #include <benchmark/benchmark.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +26,7 @@
 #include "cam/tracker.h"
 #include "capture/frame_decoder.h"
 #include "capture/spsc_ring.h"
+#include "daemon/table_memory.h"
 #include "station_table.h"
 #include "testsupport/frame_builder.h"
 #include "testsupport/prng.h"
@@ -113,13 +113,10 @@ static_assert(sizeof(Value) == sizeof(Slot) - sizeof(std::uint64_t));
 
 // ---- our table ---------------------------------------------------------------------------------
 
-// Huge pages for the slot array (arg 1): the whole array as 2 MiB pages, so a random lookup costs
-// one TLB entry per 2 MiB instead of per 4 KiB. Only a measurement: the table does not do it.
-void advise_huge(StationTable& table) {
-  auto begin = reinterpret_cast<std::uintptr_t>(&table.at(0));
-  const std::uintptr_t end = begin + table.capacity() * sizeof(Slot);
-  begin = (begin + (2U << 20) - 1) & ~std::uintptr_t{(2U << 20) - 1};
-  if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+// The table's memory for arg `hugepages`: 1, the daemon's (2 MiB pages: a random lookup costs one
+// TLB entry per 2 MiB instead of per 4 KiB, a first touch one fault per 2 MiB); 0, calloc().
+cam::TableMemory* table_memory(std::int64_t hugepages) {
+  return hugepages != 0 ? &daemon::huge_page_table_memory() : nullptr;
 }
 
 void fill(StationTable& table, const std::vector<std::uint64_t>& keys) {
@@ -130,8 +127,7 @@ void fill(StationTable& table, const std::vector<std::uint64_t>& keys) {
 }
 
 void lookup_update_loop(benchmark::State& state, const std::vector<std::uint64_t>& order) {
-  StationTable table(kStations);
-  if (state.range(0) != 0) advise_huge(table);
+  StationTable table(kStations, table_memory(state.range(0)));
   fill(table, station_keys());
   std::size_t i = 0;
   std::int64_t now = 0;
@@ -167,8 +163,7 @@ std::uint64_t home_slot(std::uint64_t key, std::uint64_t capacity) {
 }
 void Table_LookupUpdate_1M_Uniform_Prefetch(benchmark::State& state) {
   const auto& order = uniform_order();
-  StationTable table(kStations);
-  if (state.range(0) != 0) advise_huge(table);
+  StationTable table(kStations, table_memory(state.range(0)));
   fill(table, station_keys());
   bool inserted = false;
   // The copy of the hash must find the key at its home or a few slots on.
@@ -200,8 +195,7 @@ BENCHMARK(Table_LookupUpdate_1M_Uniform_Prefetch)->Arg(0)->Arg(1)->ArgName("huge
 void Table_FirstTouch_100kInto1M(benchmark::State& state) {
   const std::vector<std::uint64_t> keys(station_keys().begin(), station_keys().begin() + 100'000);
   for (auto _ : state) {
-    StationTable table(kStations);
-    if (state.range(0) != 0) advise_huge(table);
+    StationTable table(kStations, table_memory(state.range(0)));
     fill(table, keys);
     benchmark::DoNotOptimize(table.size());
   }
@@ -229,18 +223,19 @@ void Table_InsertUntilCap(benchmark::State& state) {
 }
 BENCHMARK(Table_InsertUntilCap)->Arg(0)->Arg(1)->ArgName("then_refuse")->Unit(benchmark::kMillisecond);
 
-// Resident bytes per station with 1M learned (run alone in its process).
+// Resident bytes per station with 1M learned (run alone in its process); arg 1: the daemon's
+// memory (2 MiB pages, what camwatch runs with).
 void Memory_Table_1M(benchmark::State& state) {
   const auto& keys = station_keys();  // made before the first reading
   for (auto _ : state) {
     const std::uint64_t before = resident_bytes();
-    auto table = std::make_unique<StationTable>(kStations);
+    auto table = std::make_unique<StationTable>(kStations, table_memory(state.range(0)));
     fill(*table, keys);
     const std::uint64_t after = resident_bytes();
     state.counters["bytes_per_station"] = static_cast<double>(after - before) / static_cast<double>(kStations);
   }
 }
-BENCHMARK(Memory_Table_1M)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(Memory_Table_1M)->Arg(0)->Arg(1)->ArgName("hugepages")->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // ---- reference maps ----------------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ class Tracker::Impl {
         sweep_interval_ns_(sweep_interval_for(idle_ns_)),
         sweep_step_ns_(sweep_step_for(sweep_interval_ns_, config.max_entries)),
         max_notify_records_(config.max_entries / 4 + 1024),
-        table_(config.max_entries),
+        table_(config.max_entries, config.table_memory),
         stories_(config.failover, story_min_gap(after_ns_)) {}
 
   // Frames of one uplink not yet added to uplinks_: a batch counts them in registers and adds

@@ -29,6 +29,7 @@
 #include "daemon/cli.h"
 #include "daemon/merger.h"
 #include "daemon/state_file.h"
+#include "daemon/table_memory.h"
 #include "daemon/version.h"
 #include "exporters/json_event_writer.h"
 #include "exporters/metrics.h"
@@ -48,6 +49,11 @@ cam::PacketTime realtime_now() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return cam::PacketTime(seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+cam::AnalyzerConfig with_huge_pages(cam::AnalyzerConfig c) {
+  c.tracker.table_memory = &huge_page_table_memory();
+  return c;
 }
 
 capture::Direction to_capture(CaptureDirection d) {
@@ -240,7 +246,7 @@ class Daemon {
         events_(config_.events_path),
         writer_(events_.fd(), {}, config_.tracker),
         sink_(writer_, names_),
-        analyzer_(analyzer_config(config_), sink_),
+        analyzer_(with_huge_pages(analyzer_config(config_)), sink_),
         tracker_(analyzer_.tracker()),
         merger_(static_cast<std::size_t>(config_.capture.ring_entries)) {}
 

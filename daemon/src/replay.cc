@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "capture/capture_file.h"
+#include "daemon/table_memory.h"
 
 namespace camwatch::daemon {
 namespace {
@@ -98,7 +99,9 @@ ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::Analy
     prog.bytes_total += sources[i].file->size_bytes();
   }
 
-  Replayer replayer(config, sink);
+  cam::AnalyzerConfig analysis = config;
+  if (analysis.tracker.table_memory == nullptr) analysis.tracker.table_memory = &huge_page_table_memory();
+  Replayer replayer(analysis, sink);
   std::uint64_t frames = 0;
   auto report = [&] {
     if (!progress) return;

@@ -48,6 +48,7 @@
 #include "cam/event.h"
 #include "cam/failover.h"
 #include "cam/observation.h"
+#include "cam/table_memory.h"
 #include "cam/types.h"
 
 namespace camwatch::cam {
@@ -61,6 +62,9 @@ struct TrackerConfig {
   // Cisco and most switches age idle CAM entries after 300 s.
   Duration idle_timeout = std::chrono::seconds(300);
   std::uint64_t max_entries = 1'000'000;
+  // Where the table's memory comes from (cam/table_memory.h); nullptr: calloc(). Not owned; it
+  // must outlive the tracker. Not a setting: reconfigure() ignores it.
+  TableMemory* table_memory = nullptr;
   FailoverConfig failover;  // grouping of moves into failover stories (cam/failover.h)
 };
 
