@@ -1,6 +1,6 @@
 // camwatch-bench-path: the replay per-frame path in isolation, for callgrind and for timing.
 //
-//   camwatch-bench-path [--max-entries N] [--reps N] FILE
+//   camwatch-bench-path [--max-entries N] [--probation S] [--reps N] FILE
 //
 // Three phases over one capture file, each measured on its own:
 //   1. read:   CaptureFile::next() over every record (the reader alone, nothing kept), then
@@ -77,10 +77,11 @@ using namespace camwatch;
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code == 0 ? stdout : stderr,
-               "usage: camwatch-bench-path [--max-entries N] [--reps N] FILE\n"
+               "usage: camwatch-bench-path [--max-entries N] [--probation S] [--reps N] FILE\n"
                "  runs camwatch replay's per-frame path (decode + track) over FILE held in memory;\n"
                "  under valgrind --tool=callgrind --collect-atstart=no only the measured loops count\n"
                "  --max-entries N  the tracker's table cap (default 1000000, as camwatch replay)\n"
+               "  --probation S    [cam] probation in seconds (default 10; 0: a full table refuses)\n"
                "  --reps N         passes of decode + track over the frames (default 1); allocations\n"
                "                   are counted in passes 2..N (the steady state)\n");
   std::exit(code);
@@ -140,6 +141,7 @@ class NullSink final : public cam::EventSink {
 int main(int argc, char** argv) {
   std::uint64_t max_entries = cam::TrackerConfig{}.max_entries;
   std::uint64_t reps = 1;
+  cam::Duration probation = cam::TrackerConfig{}.probation;
   std::string path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -153,6 +155,9 @@ int main(int argc, char** argv) {
       max_entries = value("--max-entries");
     } else if (arg == "--reps") {
       reps = value("--reps");
+    } else if (arg == "--probation") {
+      if (i + 1 >= argc) usage(2);
+      probation = std::chrono::seconds(std::strtoll(argv[++i], nullptr, 10));
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "camwatch-bench-path: error: unknown option %s\n", arg.c_str());
       usage(2);
@@ -222,6 +227,7 @@ int main(int argc, char** argv) {
   NullSink sink;
   cam::AnalyzerConfig config;
   config.tracker.max_entries = max_entries;
+  config.tracker.probation = probation;
   config.tracker.table_memory = &daemon::huge_page_table_memory();  // as run_replay()
   const std::uint64_t rss_before = rss_anon_bytes();
   cam::Analyzer analyzer(config, sink);
@@ -270,6 +276,7 @@ int main(int argc, char** argv) {
   std::printf("malformed %llu\n", static_cast<unsigned long long>(counters.malformed));
   std::printf("stations %llu\n", static_cast<unsigned long long>(st.stations));
   std::printf("stations_refused %llu\n", static_cast<unsigned long long>(st.stations_refused));
+  std::printf("stations_replaced %llu\n", static_cast<unsigned long long>(st.stations_replaced));
   std::printf("max_entries %llu\n", static_cast<unsigned long long>(max_entries));
   std::printf("events %llu\n", static_cast<unsigned long long>(sink.events));
   std::printf("tracker_rss_bytes %llu\n",

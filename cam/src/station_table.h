@@ -55,6 +55,10 @@ inline constexpr std::uint8_t kSlotNotifyMask = 0x3U << kSlotNotifyShift;
 static_assert(kNotificationKinds <= 4 && static_cast<unsigned>(Notification::unsolicited_na) <= 3,
               "every cam::Notification must fit in the slot's two notification bits");
 inline constexpr std::uint8_t kSlotNlbHost = 1U << 3;  // it sent a Windows NLB heartbeat
+// A frame of it came after the one that learned it (a full table's choice of what to give up).
+inline constexpr std::uint8_t kSlotHeardAgain = 1U << 4;
+// Found heard over the tracker's probation (kept: that does not change until it is forgotten).
+inline constexpr std::uint8_t kSlotEstablished = 1U << 5;
 
 constexpr Notification slot_notification(std::uint8_t flags) {
   return static_cast<Notification>((flags & kSlotNotifyMask) >> kSlotNotifyShift);
@@ -148,6 +152,10 @@ class StationTable {
   Slot& at(std::uint64_t index) { return slots_[index]; }
   const Slot& at(std::uint64_t index) const { return slots_[index]; }
 
+  // The slot after `i`, wrapping (for scans of a key's neighbourhood: a full table's search for
+  // a slot to give up).
+  std::uint64_t next(std::uint64_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
+
   // Where the probe for `key` starts.
   // Multiplicative hash then Lemire's multiply-shift range reduction: the capacity need not be a
   // power of two, and the product's high bits depend on every bit of the key (libstdc++'s
@@ -174,7 +182,6 @@ class StationTable {
     }
   };
 
-  std::uint64_t next(std::uint64_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
 
   std::uint64_t max_entries_;
   std::uint64_t capacity_;

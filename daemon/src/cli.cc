@@ -180,6 +180,10 @@ void print_summary(const ReplayResult& r, const SummarySink& summary, const std:
   std::fprintf(stderr, "  stations       %s in the table (%s learned, %s aged out, %s refused at the cap)\n",
                grouped(t.stations).c_str(), grouped(t.stations_learned).c_str(), grouped(t.stations_aged).c_str(),
                grouped(t.stations_refused).c_str());
+  if (t.stations_replaced != 0) {
+    std::fprintf(stderr, "  full table     %s probationary stations gave their places to new ones\n",
+                 grouped(t.stations_replaced).c_str());
+  }
   std::fprintf(stderr, "  moves          %s silent, %s announced, %s flaps (%s damped moves)\n",
                grouped(t.silent_moves).c_str(), grouped(t.announced_moves).c_str(), grouped(t.flaps).c_str(),
                grouped(t.damped_moves).c_str());

@@ -36,7 +36,7 @@ constexpr std::string_view kCaptureKeys[] = {"snaplen", "buffer_size", "ring_ent
 constexpr std::string_view kEventsKeys[] = {"path"};
 constexpr std::string_view kMetricsKeys[] = {"listen", "basic_auth_username", "basic_auth_password_file"};
 constexpr std::string_view kStateKeys[] = {"path", "save_interval"};
-constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout"};
+constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout", "probation"};
 constexpr std::string_view kDetectionKeys[] = {"notify_window_before", "notify_window_after",
                                                "flap_moves", "flap_window", "flap_damping",
                                                "failover_stories", "failover_gap"};
@@ -472,6 +472,7 @@ class Loader {
       attempt([&] {
         read_duration(*cam, "cam", "idle_timeout", {1ns, std::nullopt}, tracker.idle_timeout);
       });
+      attempt([&] { read_duration(*cam, "cam", "probation", {0s, 24h}, tracker.probation); });
     }
     if (const Value* detection = section(root, "detection")) {
       attempt([&] { reject_unknown_keys(*detection, "detection", kDetectionKeys); });

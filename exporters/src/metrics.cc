@@ -239,8 +239,12 @@ std::vector<MetricFamily> render_metrics(const MetricsSnapshot& s, bool with_pro
   f.counter("camwatch_stations_aged_total", "Stations forgotten after idle_timeout without a frame.", static_cast<double>(t.stations_aged));
   f.counter("camwatch_stations_evicted_total", "Stations forgotten because a reload removed their uplink.",
             static_cast<double>(t.stations_evicted));
-  f.counter("camwatch_table_full_frames_total", "Frames of new stations not learned because the table was full.",
+  f.counter("camwatch_table_full_frames_total",
+            "Frames of new stations not learned because the table was full of established stations.",
             static_cast<double>(t.stations_refused));
+  f.counter("camwatch_stations_replaced_total",
+            "Probationary stations (heard only briefly, never moved or announced) a full table gave up for new ones.",
+            static_cast<double>(t.stations_replaced));
   f.counter("camwatch_damped_moves_total", "Moves of flapping stations counted but not reported one by one.",
             static_cast<double>(t.damped_moves));
   f.gauge("camwatch_pending_moves", "Moves waiting for their notify window to close.", static_cast<double>(t.pending_moves));

@@ -72,6 +72,7 @@ std::vector<Observation> random_frames(std::uint32_t seed) {
 std::vector<std::string> run(const std::vector<Observation>& frames, bool batches, std::uint32_t seed) {
   AnalyzerConfig c;
   c.tracker.max_entries = 150;
+  c.tracker.probation = seconds(2);  // a table that fills: replacements too
   Recorder sink;
   Analyzer analyzer(c, sink);
   std::mt19937 rng(seed);

@@ -50,6 +50,7 @@ void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(a.flap_window, e.flap_window);
   EXPECT_EQ(a.flap_damping, e.flap_damping);
   EXPECT_EQ(a.idle_timeout, e.idle_timeout);
+  EXPECT_EQ(a.probation, e.probation);
   EXPECT_EQ(a.max_entries, e.max_entries);
 }
 
@@ -159,6 +160,7 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_EQ(defaults.capture.merge_holdback, 200ms);
   EXPECT_EQ(defaults.tracker.max_entries, 1'000'000U);
   EXPECT_EQ(defaults.tracker.idle_timeout, 300s);
+  EXPECT_EQ(defaults.tracker.probation, 10s);
   EXPECT_EQ(defaults.tracker.notify_window_before, 1s);
   EXPECT_EQ(defaults.tracker.notify_window_after, 2s);
   EXPECT_EQ(defaults.tracker.flap_moves, 4U);
@@ -194,7 +196,7 @@ TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
       "uplink.promiscuous",   "capture.snaplen",     "capture.buffer_size",
       "capture.ring_entries", "capture.merge_holdback", "events.path",
       "metrics.listen", "metrics.basic_auth_username", "metrics.basic_auth_password_file", "state.path",          "state.save_interval",
-      "cam.max_entries",      "cam.idle_timeout",
+      "cam.max_entries",      "cam.idle_timeout",    "cam.probation",
       "detection.notify_window_before", "detection.notify_window_after",
       "detection.flap_moves", "detection.flap_window", "detection.flap_damping",
       "detection.failover_stories", "detection.failover_gap",
@@ -233,6 +235,7 @@ path = "/srv/camwatch/state"
 [cam]
 max_entries = 5000
 idle_timeout = "5m"
+probation = "30s"
 
 [detection]
 notify_window_before = "250ms"
@@ -255,6 +258,7 @@ level = "debug"
   expected.state_path = "/srv/camwatch/state";
   expected.tracker.max_entries = 5000;
   expected.tracker.idle_timeout = 5min;
+  expected.tracker.probation = 30s;
   expected.tracker.notify_window_before = 250ms;
   expected.tracker.notify_window_after = 3s;
   expected.tracker.flap_moves = 6;

@@ -17,9 +17,19 @@
 //
 // Aging: a station not heard for `idle_timeout` is forgotten, as the switch forgets it; a move
 // after that is harmless (the switch floods until it re-learns) and is not reported.
-// Size cap: at most `max_entries` stations. When full, new stations are not learned (counted,
-// and one `table_full` event until the table has room again), so a MAC flood cannot push out the
-// stations already learned. Memory for the cap is reserved at construction.
+// Size cap: at most `max_entries` stations; memory for the cap is reserved at construction.
+// A full table (one `table_full` event until aging has made room again) protects the stations
+// it knows and still learns new ones. A station is *established* once it has been heard over
+// `probation` (first to last frame), has moved, was announced by a notification or sent NLB
+// heartbeats; the others are *probationary*. A new station meeting a full table takes the slot
+// of an aged-out station, else of a probationary one heard only once, else of one heard again
+// (the one heard longest ago first), looking at the 8 slots from its hash position and then at
+// 32 slots under a hand that walks the table (counted in stations_replaced); when there is none
+// it is not learned (stations_refused). Established stations are never given up: a flood of
+// random MACs, each heard once, churns through probationary slots only, the known stations keep
+// their moves detected, and a real new station is learned and, from its second frame on,
+// outranks every flood MAC heard once. Limits: a flood that repeats each MAC competes with new
+// stations heard twice; a table holding nothing but established stations refuses, as before.
 //
 // Display: each station's slot also keeps, for `camwatch table` and the state file, its first
 // frame, its last move (kept after the flap window, when the move bookkeeping is gone), the last
@@ -62,6 +72,10 @@ struct TrackerConfig {
   // Cisco and most switches age idle CAM entries after 300 s.
   Duration idle_timeout = std::chrono::seconds(300);
   std::uint64_t max_entries = 1'000'000;
+  // A station heard over at least this long (first to last frame, whole seconds) is established:
+  // a full table never gives its slot to a new station. 0: every station is established at once
+  // (a full table refuses new ones).
+  Duration probation = std::chrono::seconds(10);
   // Where the table's memory comes from (cam/table_memory.h); nullptr: calloc(). Not owned; it
   // must outlive the tracker. Not a setting: reconfigure() ignores it.
   TableMemory* table_memory = nullptr;
@@ -78,7 +92,8 @@ struct TrackerStats {
   std::uint64_t stations_restored = 0;   // stations put back from a state file
   std::uint64_t stations_aged = 0;       // removed after idle_timeout
   std::uint64_t stations_evicted = 0;    // removed because their uplink was removed by a reload (forget_uplink)
-  std::uint64_t stations_refused = 0;    // frames of new stations not learned: table full
+  std::uint64_t stations_refused = 0;    // frames of new stations not learned: table full, nothing to give up
+  std::uint64_t stations_replaced = 0;   // probationary stations a full table gave up for new ones
   std::uint64_t notifications[kNotificationKinds] = {};  // indexed by Notification
   std::uint64_t silent_moves = 0;
   std::uint64_t announced_moves = 0;
