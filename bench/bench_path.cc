@@ -1,6 +1,6 @@
 // camwatch-bench-path: the replay per-frame path in isolation, for callgrind and for timing.
 //
-//   camwatch-bench-path [--max-entries N] [--probation S] [--reps N] FILE
+//   camwatch-bench-path [--max-entries N] [--probation S] [--refresh MS] [--reps N] FILE
 //
 // Three phases over one capture file, each measured on its own:
 //   1. read:   CaptureFile::next() over every record (the reader alone, nothing kept), then
@@ -8,8 +8,9 @@
 //   2. load:   every frame copied into one heap buffer (not measured: setup);
 //   3. decode+track: the frames in memory, exactly as `camwatch replay` takes them
 //      (daemon/src/replay.cc, Replayer::decode): batches of 512, each frame through
-//      capture::to_observation() into an array, then the array to Analyzer::observe(span).
-//      Analyzer::finish() is not part of it (end of input, not per frame).
+//      capture::to_observation() into an array, the array through the uplink's
+//      RecentlySeenFilter (--refresh, default replay's 1 s; 0: off), then what passed to
+//      Analyzer::observe(span). Analyzer::finish() is not part of it (end of input, not per frame).
 // Under `valgrind --tool=callgrind --collect-atstart=no` each measured phase is collected alone
 // and dumped under its own name (client requests: CALLGRIND_TOGGLE_COLLECT, CALLGRIND_DUMP_STATS_AT),
 // so instructions per frame are the dump's Ir over the frame count; bench/callgrind_path.sh does
@@ -40,6 +41,7 @@
 #include "cam/tracker.h"
 #include "capture/capture_file.h"
 #include "capture/frame_decoder.h"
+#include "capture/recent_filter.h"
 #include "daemon/table_memory.h"
 
 #if __has_include(<valgrind/callgrind.h>)
@@ -77,11 +79,12 @@ using namespace camwatch;
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code == 0 ? stdout : stderr,
-               "usage: camwatch-bench-path [--max-entries N] [--probation S] [--reps N] FILE\n"
+               "usage: camwatch-bench-path [--max-entries N] [--probation S] [--refresh MS] [--reps N] FILE\n"
                "  runs camwatch replay's per-frame path (decode + track) over FILE held in memory;\n"
                "  under valgrind --tool=callgrind --collect-atstart=no only the measured loops count\n"
                "  --max-entries N  the tracker's table cap (default 1000000, as camwatch replay)\n"
                "  --probation S    [cam] probation in seconds (default 10; 0: a full table refuses)\n"
+               "  --refresh MS     [capture] refresh in milliseconds (default 1000; 0: no filter)\n"
                "  --reps N         passes of decode + track over the frames (default 1); allocations\n"
                "                   are counted in passes 2..N (the steady state)\n");
   std::exit(code);
@@ -130,6 +133,11 @@ constexpr std::size_t kReadBatch = 512;
   return capture::to_observations(frames, n, 0, counters, out);
 }
 
+// The filter's part, out of line for the same reason.
+[[gnu::noinline]] std::size_t filter_batch(capture::RecentlySeenFilter& filter, cam::Observation* out, std::size_t n) {
+  return filter.pass_batch(out, n);
+}
+
 class NullSink final : public cam::EventSink {
  public:
   void on_event(const cam::Event&) override { ++events; }
@@ -142,6 +150,7 @@ int main(int argc, char** argv) {
   std::uint64_t max_entries = cam::TrackerConfig{}.max_entries;
   std::uint64_t reps = 1;
   cam::Duration probation = cam::TrackerConfig{}.probation;
+  cam::Duration refresh = capture::RecentlySeenFilter::kDefaultRefresh;
   std::string path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -155,6 +164,9 @@ int main(int argc, char** argv) {
       max_entries = value("--max-entries");
     } else if (arg == "--reps") {
       reps = value("--reps");
+    } else if (arg == "--refresh") {
+      if (i + 1 >= argc) usage(2);
+      refresh = std::chrono::milliseconds(std::strtoll(argv[++i], nullptr, 10));
     } else if (arg == "--probation") {
       if (i + 1 >= argc) usage(2);
       probation = std::chrono::seconds(std::strtoll(argv[++i], nullptr, 10));
@@ -233,6 +245,7 @@ int main(int argc, char** argv) {
   cam::Analyzer analyzer(config, sink);
   capture::DecodeCounters counters;
   std::vector<cam::Observation> observations(kReadBatch);
+  capture::RecentlySeenFilter filter(refresh);
   double track_s = 0;
   std::uint64_t steady_allocations = 0;
   // Later passes shift packet time past the first so the tracker sees one long, ordered capture.
@@ -246,7 +259,8 @@ int main(int argc, char** argv) {
     CALLGRIND_TOGGLE_COLLECT;
     for (std::size_t i = 0; i < index.size(); i += kReadBatch) {
       const std::size_t n = std::min(kReadBatch, index.size() - i);
-      const std::size_t k = decode_batch(index.data() + i, n, counters, observations.data());
+      std::size_t k = decode_batch(index.data() + i, n, counters, observations.data());
+      if (refresh != cam::Duration::zero()) k = filter_batch(filter, observations.data(), k);
       analyzer.observe(std::span<const cam::Observation>(observations.data(), k));
     }
     CALLGRIND_TOGGLE_COLLECT;
@@ -273,6 +287,8 @@ int main(int argc, char** argv) {
   std::printf("track_ns_per_frame %.2f\n", track_s * 1e9 / (n * passes));
   std::printf("track_mframes_per_s %.2f\n", n * passes / track_s / 1e6);
   std::printf("steady_allocations %llu\n", static_cast<unsigned long long>(steady_allocations));
+  std::printf("refresh_ms %lld\n", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(refresh).count()));
+  std::printf("forwarded %llu\n", static_cast<unsigned long long>(refresh != cam::Duration::zero() ? filter.forwarded() : frames * reps));
   std::printf("malformed %llu\n", static_cast<unsigned long long>(counters.malformed));
   std::printf("stations %llu\n", static_cast<unsigned long long>(st.stations));
   std::printf("stations_refused %llu\n", static_cast<unsigned long long>(st.stations_refused));

@@ -414,8 +414,9 @@ class Tracker::Impl {
     std::uint64_t index = 0;
     int rank = 0;
     std::int64_t last_seen_ns = 0;
-    void consider(std::uint64_t i, const Slot& c, int r) {
-      if (r > rank || (r == rank && r != 0 && c.last_seen_ns < last_seen_ns)) *this = Candidate{i, r, c.last_seen_ns};
+    bool on_path = false;  // before the first empty slot from the new station's home
+    void consider(std::uint64_t i, const Slot& c, int r, bool path) {
+      if (r > rank || (r == rank && r != 0 && c.last_seen_ns < last_seen_ns)) *this = Candidate{i, r, c.last_seen_ns, path};
     }
   };
 
@@ -426,9 +427,11 @@ class Tracker::Impl {
     note_table_full(obs, t);
     Candidate best;
     std::uint64_t i = table_.home(key);
+    bool path = true;
     for (unsigned n = 0; n < kReplaceWindow && best.rank < 3; ++n, i = table_.next(i)) {
       Slot& c = table_.at(i);
-      best.consider(i, c, replace_rank(c, t));
+      if (c.key == 0) path = false;
+      best.consider(i, c, replace_rank(c, t), path);
     }
     if (best.rank < 2) {
       if (hand_skip_ != 0) {
@@ -437,7 +440,7 @@ class Tracker::Impl {
         Candidate at_hand;
         for (unsigned n = 0; n < kHandSlots && at_hand.rank < 2; ++n, hand_ = table_.next(hand_)) {
           Slot& c = table_.at(hand_);
-          at_hand.consider(hand_, c, replace_rank(c, t));
+          at_hand.consider(hand_, c, replace_rank(c, t), false);
         }
         if (at_hand.rank > best.rank) best = at_hand;
         // A table of established stations has nothing for the hand: it rests for twice as many
@@ -453,11 +456,22 @@ class Tracker::Impl {
     }
     if (best.rank == 3) {
       ++stats_.stations_aged;
+    } else {
+      ++stats_.stations_replaced;
+    }
+    if (best.on_path && best.rank != 3) {
+      // On the new station's own probe path: it takes the slot as it is (no shifting, no second
+      // probe). A probationary station has no mobility record and is no NLB host.
+      Slot& s = table_.at(best.index);
+      s = Slot{};
+      s.key = key;
+      start_station(s, obs.uplink, t);
+      return &s;
+    }
+    if (best.rank == 3) {
       erase_station(best.index);
     } else {
-      // Probationary: no mobility record, not an NLB host, nothing else refers to it.
       table_.erase_at(best.index);
-      ++stats_.stations_replaced;
     }
     bool inserted = false;
     Slot* s = table_.find_or_insert(key, inserted);  // one slot was just freed: never nullptr

@@ -143,6 +143,8 @@ struct alignas(64) PublishedStats {
   std::atomic<std::uint64_t> truncated{0};
   std::array<std::atomic<std::uint64_t>, cam::kNotificationKinds> notifications{};
   std::atomic<std::uint64_t> nlb_heartbeats{0};
+  std::atomic<std::uint64_t> filtered{0};
+  std::atomic<std::uint64_t> ring_writes{0};
   std::atomic<std::uint64_t> ring_drops{0};
   std::atomic<std::uint64_t> kernel_drops{0};
   std::atomic<std::uint64_t> interface_drops{0};
@@ -154,8 +156,9 @@ enum class LinkState : std::uint8_t { up, down, gone, unknown };
 
 class LiveCapture::Impl {
  public:
-  Impl(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring)
-      : options_(options), uplink_(uplink), ring_(ring) {
+  Impl(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring,
+       RecentlySeenFilter* filter)
+      : options_(options), uplink_(uplink), ring_(ring), filter_(filter) {
     open();
   }
 
@@ -177,6 +180,8 @@ class LiveCapture::Impl {
       s.notifications[i] = published_.notifications[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
     }
     s.nlb_heartbeats = published_.nlb_heartbeats.load(std::memory_order_relaxed);
+    s.filtered = published_.filtered.load(std::memory_order_relaxed);
+    s.ring_writes = published_.ring_writes.load(std::memory_order_relaxed);
     s.ring_drops = published_.ring_drops.load(std::memory_order_relaxed);
     s.kernel_drops = published_.kernel_drops.load(std::memory_order_relaxed);
     s.interface_drops = published_.interface_drops.load(std::memory_order_relaxed);
@@ -205,6 +210,7 @@ class LiveCapture::Impl {
   const LiveCaptureOptions options_;
   const cam::UplinkId uplink_;
   SpscRing<cam::Observation>& ring_;
+  RecentlySeenFilter* const filter_;
   PcapHandle pcap_;
   EventFd stop_fd_;
   int pcap_fd_ = -1;
@@ -215,6 +221,8 @@ class LiveCapture::Impl {
 
   // Capture thread only.
   DecodeCounters counters_;
+  std::uint64_t filtered_ = 0;
+  std::uint64_t ring_writes_ = 0;
   std::uint64_t ring_drops_ = 0;
   std::uint64_t kernel_drops_ = 0;
   std::uint64_t interface_drops_ = 0;
@@ -408,8 +416,15 @@ void LiveCapture::Impl::take(const pcap_pkthdr& header, const u_char* bytes) noe
 }
 
 void LiveCapture::Impl::flush_batch() noexcept {
+  if (filter_ != nullptr && batch_size_ != 0) {
+    // The batch at once, not frame by frame in take(): the filter prefetches its records ahead.
+    const std::size_t kept = filter_->pass_batch(batch_.data(), batch_size_);
+    filtered_ += batch_size_ - kept;
+    batch_size_ = kept;
+  }
   if (batch_size_ == 0) return;
   const std::size_t written = ring_.write(batch_.data(), batch_size_);
+  ++ring_writes_;
   ring_drops_ += batch_size_ - written;
   batch_size_ = 0;
 }
@@ -434,6 +449,8 @@ void LiveCapture::Impl::publish() noexcept {
     published_.notifications[i].store(counters_.notifications[i], relaxed);
   }
   published_.nlb_heartbeats.store(counters_.nlb_heartbeats, relaxed);
+  published_.filtered.store(filtered_, relaxed);
+  published_.ring_writes.store(ring_writes_, relaxed);
   published_.ring_drops.store(ring_drops_, relaxed);
   published_.kernel_drops.store(kernel_drops_, relaxed);
   published_.interface_drops.store(interface_drops_, relaxed);
@@ -471,8 +488,9 @@ LiveCapture::EndReason LiveCapture::Impl::end(EndReason reason, const char* form
   return reason;
 }
 
-LiveCapture::LiveCapture(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring)
-    : impl_(std::make_unique<Impl>(options, uplink, ring)) {}
+LiveCapture::LiveCapture(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring,
+                         RecentlySeenFilter* filter)
+    : impl_(std::make_unique<Impl>(options, uplink, ring, filter)) {}
 
 LiveCapture::~LiveCapture() = default;
 

@@ -184,6 +184,15 @@ void print_summary(const ReplayResult& r, const SummarySink& summary, const std:
     std::fprintf(stderr, "  full table     %s probationary stations gave their places to new ones\n",
                  grouped(t.stations_replaced).c_str());
   }
+  std::uint64_t forwarded = 0, filtered = 0;
+  for (const auto& u : r.uplinks) {
+    forwarded += u.forwarded;
+    filtered += u.filtered;
+  }
+  if (filtered != 0) {
+    std::fprintf(stderr, "  filter         %s of %s decoded frames went on to the analysis (recently-seen filter)\n",
+                 grouped(forwarded).c_str(), grouped(forwarded + filtered).c_str());
+  }
   std::fprintf(stderr, "  moves          %s silent, %s announced, %s flaps (%s damped moves)\n",
                grouped(t.silent_moves).c_str(), grouped(t.announced_moves).c_str(), grouped(t.flaps).c_str(),
                grouped(t.damped_moves).c_str());
@@ -281,7 +290,12 @@ int cmd_replay(Args& args) {
   if (inputs.size() > cam::kNoUplink) throw UsageError("too many uplinks");
 
   cam::AnalyzerConfig analysis;
-  if (have_config) analysis = analyzer_config(load_config(config_path));
+  ReplayOptions replay_options;
+  if (have_config) {
+    const Config loaded = load_config(config_path);
+    analysis = analyzer_config(loaded);
+    replay_options.refresh = loaded.capture.refresh;  // the live capture's filter
+  }
   const cam::TrackerConfig& tracker_config = analysis.tracker;
 
   int fd = STDOUT_FILENO;
@@ -325,7 +339,8 @@ int cmd_replay(Args& args) {
       }
     };
     result = run_replay(inputs, analysis, summary,
-                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr, at_end);
+                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr, at_end,
+                        replay_options);
   } catch (...) {
     if (fd != STDOUT_FILENO) ::close(fd);
     throw;

@@ -32,7 +32,7 @@ using namespace std::chrono_literals;
 // The schema's key names, in the order of config/camwatch.toml. The readers below use the same
 // literals; known_config_keys() and the unknown-key check are built from these lists.
 constexpr std::string_view kUplinkKeys[] = {"name", "interface", "direction", "promiscuous"};
-constexpr std::string_view kCaptureKeys[] = {"snaplen", "buffer_size", "ring_entries", "merge_holdback"};
+constexpr std::string_view kCaptureKeys[] = {"snaplen", "buffer_size", "ring_entries", "merge_holdback", "refresh"};
 constexpr std::string_view kEventsKeys[] = {"path"};
 constexpr std::string_view kMetricsKeys[] = {"listen", "basic_auth_username", "basic_auth_password_file"};
 constexpr std::string_view kStateKeys[] = {"path", "save_interval"};
@@ -419,6 +419,7 @@ class Loader {
       attempt([&] {
         read_duration(*capture, "capture", "merge_holdback", {10ms, 10s}, c.merge_holdback);
       });
+      attempt([&] { read_duration(*capture, "capture", "refresh", {0s, 1h}, c.refresh); });
     }
     if (const Value* events = section(root, "events")) {
       attempt([&] { reject_unknown_keys(*events, "events", kEventsKeys); });

@@ -199,6 +199,7 @@ struct Uplink {
   bool configured = true;  // false once a reload removed it (its id stays reserved)
   bool link_up = true;
   std::unique_ptr<capture::SpscRing<cam::Observation>> ring;
+  std::unique_ptr<capture::RecentlySeenFilter> filter;  // the capture thread's; kept across reopens
   std::unique_ptr<capture::LiveCapture> capture;
   std::thread thread;
   std::atomic<bool> finished{false};
@@ -218,6 +219,8 @@ struct Uplink {
       t.bytes += now.bytes;
       t.malformed += now.malformed;
       t.truncated += now.truncated;
+      t.filtered += now.filtered;
+      t.ring_writes += now.ring_writes;
       t.ring_drops += now.ring_drops;
       t.kernel_drops += now.kernel_drops;
       t.interface_drops += now.interface_drops;
@@ -355,8 +358,10 @@ class Daemon {
     }
     for (auto& u : uplinks_) {
       const capture::LiveCaptureStats t = u->totals();
-      spdlog::info("uplink {}: {} frames, {} malformed, {} kernel drops, {} interface drops, {} ring drops",
-                   u->config.name, t.frames, t.malformed, t.kernel_drops, t.interface_drops, t.ring_drops);
+      spdlog::info("uplink {}: {} frames, {} malformed, {} kernel drops, {} interface drops, {} ring drops, "
+                   "{} filtered, {} ring writes",
+                   u->config.name, t.frames, t.malformed, t.kernel_drops, t.interface_drops, t.ring_drops, t.filtered,
+                   t.ring_writes);
     }
     analyzer_.finish();
     save_state();
@@ -385,6 +390,7 @@ class Daemon {
     u->id = static_cast<cam::UplinkId>(uplinks_.size());
     u->config = c;
     u->ring = std::make_unique<capture::SpscRing<cam::Observation>>(static_cast<std::size_t>(config_.capture.ring_entries));
+    u->filter = std::make_unique<capture::RecentlySeenFilter>(config_.capture.refresh);
     names_.push_back(c.name);
     uplinks_.push_back(std::move(u));
     sink_.add_uplinks(uplinks_.size());
@@ -402,7 +408,7 @@ class Daemon {
     o.poll_timeout = std::clamp(std::chrono::duration_cast<milliseconds>(config_.capture.merge_holdback) / 3,
                                 milliseconds(1), milliseconds(100));
     try {
-      u.capture = std::make_unique<capture::LiveCapture>(o, u.id, *u.ring);
+      u.capture = std::make_unique<capture::LiveCapture>(o, u.id, *u.ring, u.filter.get());
       u.waiting_reason.clear();
       if (u.ever_opened) ++u.capture_restarts;
       u.ever_opened = true;
@@ -625,6 +631,8 @@ class Daemon {
                                  a.merge_holdback != b.merge_holdback;
     if (a.ring_entries != b.ring_entries) spdlog::warn("[capture] ring_entries changed: takes effect after a restart");
     next.capture.ring_entries = a.ring_entries;
+    if (a.refresh != b.refresh) spdlog::warn("[capture] refresh changed: takes effect after a restart");
+    next.capture.refresh = a.refresh;
     for (auto& u : uplinks_) {
       const auto it = std::find_if(next.uplinks.begin(), next.uplinks.end(),
                                    [&](const UplinkConfig& c) { return c.name == u->config.name; });
@@ -713,6 +721,7 @@ class Daemon {
       x.kernel_drops = t.kernel_drops;
       x.interface_drops = t.interface_drops;
       x.ring_drops = t.ring_drops;
+      x.filtered = t.filtered;
       x.ring_fill_ratio = static_cast<double>(std::max(u->ring_peak, u->ring->size())) /
                           static_cast<double>(u->ring->capacity());
       u->ring_peak = 0;

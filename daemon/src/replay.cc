@@ -27,6 +27,7 @@ struct Source {
   cam::UplinkId id = 0;
   UplinkReplayStats* stats = nullptr;
   std::uint64_t frames_read = 0;
+  std::unique_ptr<capture::RecentlySeenFilter> filter;
 
   // True with a frame at frames[next], reading the next batch when this one is used up; false
   // at the end of the file or at damage (recorded in stats).
@@ -57,7 +58,10 @@ class Replayer {
     st.last_frame = s.frames[end - 1].time;
     while (s.next < end) {
       const std::size_t n = std::min(end - s.next, kBatch - pending_size_);
-      pending_size_ += capture::to_observations(s.frames.data() + s.next, n, s.id, st.decode, pending_.data() + pending_size_);
+      cam::Observation* const decoded = pending_.data() + pending_size_;
+      const std::size_t k = capture::to_observations(s.frames.data() + s.next, n, s.id, st.decode, decoded);
+      // The live capture thread's filter, in place: what it holds back never reaches the ring.
+      pending_size_ += s.filter->pass_batch(decoded, k);
       s.next += n;
       if (pending_size_ == kBatch) flush();
     }
@@ -82,7 +86,7 @@ constexpr std::uint64_t kProgressEvery = 1U << 18;
 
 ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::AnalyzerConfig& config,
                         cam::EventSink& sink, const std::function<void(const ReplayProgress&)>& progress,
-                        const std::function<void(const cam::Analyzer&)>& at_end) {
+                        const std::function<void(const cam::Analyzer&)>& at_end, const ReplayOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   ReplayResult result;
   result.uplinks.resize(inputs.size());
@@ -95,6 +99,7 @@ ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::Analy
     sources[i].file = capture::CaptureFile::open(inputs[i].path);  // throws, naming the file
     sources[i].id = static_cast<cam::UplinkId>(i);
     sources[i].stats = &st;
+    sources[i].filter = std::make_unique<capture::RecentlySeenFilter>(options.refresh);
     st.format = sources[i].file->format();
     prog.bytes_total += sources[i].file->size_bytes();
   }
@@ -157,6 +162,10 @@ ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const cam::Analy
     }
   }
   replayer.flush();
+  for (Source& s : sources) {
+    s.stats->forwarded = s.filter->forwarded();
+    s.stats->filtered = s.filter->filtered();
+  }
   replayer.analyzer().finish();
   if (at_end) at_end(replayer.analyzer());
   report();

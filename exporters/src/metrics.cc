@@ -191,6 +191,9 @@ std::vector<MetricFamily> render_metrics(const MetricsSnapshot& s, bool with_pro
              [](const UplinkMetrics& u) { return u.interface_drops; });
   per_uplink(f, s, "camwatch_ring_dropped_frames_total", "Decoded frames lost because the capture-to-tracker ring was full.",
              counter, [](const UplinkMetrics& u) { return u.ring_drops; });
+  per_uplink(f, s, "camwatch_filtered_frames_total",
+             "Decoded frames the recently-seen filter kept from the tracker: repeats of a station within [capture] refresh.",
+             counter, [](const UplinkMetrics& u) { return u.filtered; });
   per_uplink(f, s, "camwatch_ring_fill_ratio", "How full the capture-to-tracker ring is, 0 to 1.", gauge,
              [](const UplinkMetrics& u) { return u.ring_fill_ratio; });
   per_uplink(f, s, "camwatch_malformed_frames_total", "Frames that could not be decoded (counted and skipped).", counter,

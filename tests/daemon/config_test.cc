@@ -42,6 +42,7 @@ void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.capture.buffer_bytes, expected.capture.buffer_bytes);
   EXPECT_EQ(actual.capture.ring_entries, expected.capture.ring_entries);
   EXPECT_EQ(actual.capture.merge_holdback, expected.capture.merge_holdback);
+  EXPECT_EQ(actual.capture.refresh, expected.capture.refresh);
   const cam::TrackerConfig& a = actual.tracker;
   const cam::TrackerConfig& e = expected.tracker;
   EXPECT_EQ(a.notify_window_before, e.notify_window_before);
@@ -158,6 +159,7 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_EQ(defaults.capture.buffer_bytes, 64 << 20);
   EXPECT_EQ(defaults.capture.ring_entries, 65536);
   EXPECT_EQ(defaults.capture.merge_holdback, 200ms);
+  EXPECT_EQ(defaults.capture.refresh, 1s);
   EXPECT_EQ(defaults.tracker.max_entries, 1'000'000U);
   EXPECT_EQ(defaults.tracker.idle_timeout, 300s);
   EXPECT_EQ(defaults.tracker.probation, 10s);
@@ -194,7 +196,7 @@ TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
   const std::vector<std::string> expected = {
       "uplink.name",          "uplink.interface",    "uplink.direction",
       "uplink.promiscuous",   "capture.snaplen",     "capture.buffer_size",
-      "capture.ring_entries", "capture.merge_holdback", "events.path",
+      "capture.ring_entries", "capture.merge_holdback", "capture.refresh", "events.path",
       "metrics.listen", "metrics.basic_auth_username", "metrics.basic_auth_password_file", "state.path",          "state.save_interval",
       "cam.max_entries",      "cam.idle_timeout",    "cam.probation",
       "detection.notify_window_before", "detection.notify_window_after",
@@ -202,6 +204,17 @@ TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
       "detection.failover_stories", "detection.failover_gap",
       "log.level",            "daemon.user", "daemon.control_socket"};
   EXPECT_EQ(known_config_keys(), expected);
+}
+
+TEST_F(ConfigFile, ReadsTheRecentlySeenFiltersRefreshAndTheProbation) {
+  const Config c = load("[capture]\nrefresh = \"250ms\"\n[cam]\nprobation = \"1m\"\n");
+  EXPECT_EQ(c.capture.refresh, 250ms);
+  EXPECT_EQ(c.tracker.probation, 60s);
+  const Config off = load("[capture]\nrefresh = 0\n[cam]\nprobation = \"0s\"\n");
+  EXPECT_EQ(off.capture.refresh, 0s);
+  EXPECT_EQ(off.tracker.probation, 0s);
+  expect_error("[capture]\nrefresh = \"2h\"\n", ":2: capture.refresh: must be between 0s and 1h, got \"2h\"");
+  expect_error("[cam]\nprobation = \"25h\"\n", ":2: cam.probation: must be between 0s and 24h, got \"25h\"");
 }
 
 // ---- a full valid file -------------------------------------------------------------------

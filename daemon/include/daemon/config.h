@@ -24,6 +24,7 @@
 
 #include "cam/analyzer.h"
 #include "cam/tracker.h"
+#include "capture/recent_filter.h"
 
 namespace camwatch::daemon {
 
@@ -55,6 +56,7 @@ struct CaptureConfig {
   std::int64_t buffer_bytes = 64LL << 20;           // kernel ring per uplink
   std::int64_t ring_entries = 65536;                // capture -> tracker ring per uplink
   cam::Duration merge_holdback = std::chrono::milliseconds(200);  // cross-uplink ordering delay
+  cam::Duration refresh = capture::RecentlySeenFilter::kDefaultRefresh;  // recently-seen filter; 0: off
 };
 
 struct Config {
