@@ -13,6 +13,7 @@
 //   Ring/...    SpscRing between two threads: 512-item batches against one item per operation.
 //   Decode/...  capture::decode_frame() per frame kind.
 //   Tracker/... Tracker::observe() on the bench mix and on a random-MAC flood.
+//   Filter/...  RecentlySeenFilter::pass_batch() on the bench mix and on a random-MAC flood.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 
 #include "cam/tracker.h"
 #include "capture/frame_decoder.h"
+#include "capture/recent_filter.h"
 #include "capture/spsc_ring.h"
 #include "daemon/table_memory.h"
 #include "station_table.h"
@@ -144,7 +146,7 @@ void lookup_update_loop(benchmark::State& state, const std::vector<std::uint64_t
 }
 
 // Lookup + update of a station already in a table of 1M, keys uniformly random: the worst case
-// for the cache (the slots span 43 MB).
+// for the cache (the slots span 60 MB).
 void Table_LookupUpdate_1M_Uniform(benchmark::State& state) { lookup_update_loop(state, uniform_order()); }
 BENCHMARK(Table_LookupUpdate_1M_Uniform)->Arg(0)->Arg(1)->ArgName("hugepages");
 
@@ -190,7 +192,7 @@ void Table_LookupUpdate_1M_Uniform_Prefetch(benchmark::State& state) {
 BENCHMARK(Table_LookupUpdate_1M_Uniform_Prefetch)->Arg(0)->Arg(1)->ArgName("hugepages");
 
 // The first frames of a fresh table: 100k new stations into a table reserved for 1M, as the bench
-// file does. They land all over the 43 MB slot array, so nearly every 4 KiB page is faulted in
+// file does. They land all over the 60 MB slot array, so nearly every 4 KiB page is faulted in
 // (10.4k faults); with huge pages (arg 1) about 21 faults of 2 MiB.
 void Table_FirstTouch_100kInto1M(benchmark::State& state) {
   const std::vector<std::uint64_t> keys(station_keys().begin(), station_keys().begin() + 100'000);
@@ -434,6 +436,53 @@ void Tracker_Observe(benchmark::State& state) {
   state.counters["stations"] = static_cast<double>(tracker.stats().stations);
 }
 BENCHMARK(Tracker_Observe)->Arg(0)->Arg(1)->ArgName("flood");
+
+// ---- recently-seen filter ------------------------------------------------------------------------
+
+// RecentlySeenFilter::pass_batch() (refresh 1 s, the default 2 MiB of records) over 512-observation
+// batches, as LiveCapture's flush_batch() and replay call it. Arg 0: the bench mix (steady state
+// after one untimed pass); arg 1: new random MACs, every observation a first sighting.
+void Filter_PassBatch(benchmark::State& state) {
+  const bool flood = state.range(0) != 0;
+  static const std::vector<cam::Observation> mix = bench_mix(1'000'000);
+  capture::RecentlySeenFilter filter(std::chrono::seconds(1));
+  std::vector<cam::Observation> batch(512);
+  ts::Prng rng(11);
+  std::size_t i = 0;
+  cam::Duration shift{};
+  const auto fill = [&] {
+    for (cam::Observation& o : batch) {
+      if (flood) {
+        o = cam::Observation{};
+        o.time = mix[0].time + std::chrono::microseconds(i++);
+        o.source = cam::MacAddress::from_u64((rng.next() & 0xFEFF'FFFF'FFFFULL) | 1);
+        o.uplink = 0;
+        continue;
+      }
+      o = mix[i];
+      o.time += shift;
+      if (++i == mix.size()) {
+        i = 0;
+        shift += std::chrono::seconds(2);
+      }
+    }
+  };
+  for (std::size_t j = 0; j < mix.size() / batch.size(); ++j) {
+    fill();
+    filter.pass_batch(batch.data(), batch.size());
+  }
+  std::uint64_t kept = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    fill();
+    state.ResumeTiming();
+    kept += filter.pass_batch(batch.data(), batch.size());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch.size()));
+  state.counters["passed_per_frame"] =
+      static_cast<double>(kept) / static_cast<double>(state.iterations() * batch.size());
+}
+BENCHMARK(Filter_PassBatch)->Arg(0)->Arg(1)->ArgName("flood");
 
 }  // namespace
 
