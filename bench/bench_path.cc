@@ -1,14 +1,16 @@
 // camwatch-bench-path: the replay per-frame path in isolation, for callgrind and for timing.
 //
-//   camwatch-bench-path [--max-entries N] [--reps N] FILE
+//   camwatch-bench-path [--max-entries N] [--probation S] [--refresh MS] [--reps N] FILE
 //
 // Three phases over one capture file, each measured on its own:
 //   1. read:   CaptureFile::next() over every record (the reader alone, nothing kept), then
 //      read_batch: the same with next_batch() in batches of 512;
 //   2. load:   every frame copied into one heap buffer (not measured: setup);
-//   3. decode+track: for each frame in memory, exactly what `camwatch replay` does per frame
-//      (daemon/src/replay.cc, Replayer::feed): capture::to_observation(), then
-//      Tracker::observe(). Tracker::finish() is not part of it (end of input, not per frame).
+//   3. decode+track: the frames in memory, exactly as `camwatch replay` takes them
+//      (daemon/src/replay.cc, Replayer::decode): batches of 512, each frame through
+//      capture::to_observation() into an array, the array through the uplink's
+//      RecentlySeenFilter (--refresh, default replay's 1 s; 0: off), then what passed to
+//      Analyzer::observe(span). Analyzer::finish() is not part of it (end of input, not per frame).
 // Under `valgrind --tool=callgrind --collect-atstart=no` each measured phase is collected alone
 // and dumped under its own name (client requests: CALLGRIND_TOGGLE_COLLECT, CALLGRIND_DUMP_STATS_AT),
 // so instructions per frame are the dump's Ir over the frame count; bench/callgrind_path.sh does
@@ -23,6 +25,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -34,9 +37,12 @@
 #include <string>
 #include <vector>
 
+#include "cam/analyzer.h"
 #include "cam/tracker.h"
 #include "capture/capture_file.h"
 #include "capture/frame_decoder.h"
+#include "capture/recent_filter.h"
+#include "daemon/table_memory.h"
 
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
@@ -73,10 +79,12 @@ using namespace camwatch;
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code == 0 ? stdout : stderr,
-               "usage: camwatch-bench-path [--max-entries N] [--reps N] FILE\n"
+               "usage: camwatch-bench-path [--max-entries N] [--probation S] [--refresh MS] [--reps N] FILE\n"
                "  runs camwatch replay's per-frame path (decode + track) over FILE held in memory;\n"
                "  under valgrind --tool=callgrind --collect-atstart=no only the measured loops count\n"
                "  --max-entries N  the tracker's table cap (default 1000000, as camwatch replay)\n"
+               "  --probation S    [cam] probation in seconds (default 10; 0: a full table refuses)\n"
+               "  --refresh MS     [capture] refresh in milliseconds (default 1000; 0: no filter)\n"
                "  --reps N         passes of decode + track over the frames (default 1); allocations\n"
                "                   are counted in passes 2..N (the steady state)\n");
   std::exit(code);
@@ -114,15 +122,21 @@ std::uint64_t rss_anon_bytes() {
   return 0;
 }
 
-struct Frame {
-  cam::PacketTime time;
-  std::uint64_t offset;  // into the byte buffer
-  std::uint32_t captured;
-  std::uint32_t wire_length;
-};
-
-// Frames per next_batch(): LiveCapture's batch size.
+// Frames per next_batch() and observations per Analyzer::observe(): replay's and LiveCapture's
+// batch size.
 constexpr std::size_t kReadBatch = 512;
+
+// One batch decoded as Replayer::decode does it (out of line so that callgrind's split can tell
+// decoding from tracking): returns the observations written.
+[[gnu::noinline]] std::size_t decode_batch(const capture::RawFrame* frames, std::size_t n,
+                                           capture::DecodeCounters& counters, cam::Observation* out) {
+  return capture::to_observations(frames, n, 0, counters, out);
+}
+
+// The filter's part, out of line for the same reason.
+[[gnu::noinline]] std::size_t filter_batch(capture::RecentlySeenFilter& filter, cam::Observation* out, std::size_t n) {
+  return filter.pass_batch(out, n);
+}
 
 class NullSink final : public cam::EventSink {
  public:
@@ -135,6 +149,8 @@ class NullSink final : public cam::EventSink {
 int main(int argc, char** argv) {
   std::uint64_t max_entries = cam::TrackerConfig{}.max_entries;
   std::uint64_t reps = 1;
+  cam::Duration probation = cam::TrackerConfig{}.probation;
+  cam::Duration refresh = capture::RecentlySeenFilter::kDefaultRefresh;
   std::string path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -148,6 +164,12 @@ int main(int argc, char** argv) {
       max_entries = value("--max-entries");
     } else if (arg == "--reps") {
       reps = value("--reps");
+    } else if (arg == "--refresh") {
+      if (i + 1 >= argc) usage(2);
+      refresh = std::chrono::milliseconds(std::strtoll(argv[++i], nullptr, 10));
+    } else if (arg == "--probation") {
+      if (i + 1 >= argc) usage(2);
+      probation = std::chrono::seconds(std::strtoll(argv[++i], nullptr, 10));
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "camwatch-bench-path: error: unknown option %s\n", arg.c_str());
       usage(2);
@@ -199,41 +221,47 @@ int main(int argc, char** argv) {
 
   // 2. Into memory: one byte buffer, frames in file order.
   std::vector<std::uint8_t> bytes;
-  std::vector<Frame> index;
+  std::vector<capture::RawFrame> index;
   bytes.reserve(bytes_total);
   index.reserve(frames);
   {
     auto file = capture::CaptureFile::open(path);
     capture::RawFrame raw;
     while (file->next(raw) == capture::ReadStatus::frame) {
-      index.push_back(Frame{raw.time, bytes.size(), static_cast<std::uint32_t>(raw.data.size()), raw.wire_length});
+      capture::RawFrame kept = raw;
+      kept.data = std::span<const std::uint8_t>(bytes.data() + bytes.size(), raw.data.size());  // reserved: stays put
       bytes.insert(bytes.end(), raw.data.begin(), raw.data.end());
+      index.push_back(kept);
     }
   }
 
   // 3. decode + track, the replay loop's body.
   NullSink sink;
-  cam::TrackerConfig config;
-  config.max_entries = max_entries;
+  cam::AnalyzerConfig config;
+  config.tracker.max_entries = max_entries;
+  config.tracker.probation = probation;
+  config.tracker.table_memory = &daemon::huge_page_table_memory();  // as run_replay()
   const std::uint64_t rss_before = rss_anon_bytes();
-  cam::Tracker tracker(config, sink);
+  cam::Analyzer analyzer(config, sink);
   capture::DecodeCounters counters;
+  std::vector<cam::Observation> observations(kReadBatch);
+  capture::RecentlySeenFilter filter(refresh);
   double track_s = 0;
   std::uint64_t steady_allocations = 0;
   // Later passes shift packet time past the first so the tracker sees one long, ordered capture.
   const cam::Duration span = index.back().time - index.front().time + std::chrono::seconds(1);
   for (std::uint64_t rep = 0; rep < reps; ++rep) {
-    const cam::Duration shift = span * static_cast<std::int64_t>(rep);
+    if (rep != 0) {
+      for (capture::RawFrame& f : index) f.time += span;
+    }
     const std::uint64_t allocations_before = g_allocations.load(std::memory_order_relaxed);
     const double t0 = cpu_seconds();
     CALLGRIND_TOGGLE_COLLECT;
-    for (const Frame& f : index) {
-      cam::Observation o;
-      if (!capture::to_observation(f.time + shift, std::span<const std::uint8_t>(bytes.data() + f.offset, f.captured),
-                                   f.wire_length, 0, counters, o)) {
-        continue;
-      }
-      tracker.observe(o);
+    for (std::size_t i = 0; i < index.size(); i += kReadBatch) {
+      const std::size_t n = std::min(kReadBatch, index.size() - i);
+      std::size_t k = decode_batch(index.data() + i, n, counters, observations.data());
+      if (refresh != cam::Duration::zero()) k = filter_batch(filter, observations.data(), k);
+      analyzer.observe(std::span<const cam::Observation>(observations.data(), k));
     }
     CALLGRIND_TOGGLE_COLLECT;
     track_s += cpu_seconds() - t0;
@@ -241,7 +269,8 @@ int main(int argc, char** argv) {
   }
   CALLGRIND_DUMP_STATS_AT("decode+track");
   const std::uint64_t rss_after = rss_anon_bytes();
-  tracker.finish();
+  analyzer.finish();
+  const cam::Tracker& tracker = analyzer.tracker();
 
   const cam::TrackerStats& st = tracker.stats();
   const double n = static_cast<double>(frames);
@@ -258,9 +287,12 @@ int main(int argc, char** argv) {
   std::printf("track_ns_per_frame %.2f\n", track_s * 1e9 / (n * passes));
   std::printf("track_mframes_per_s %.2f\n", n * passes / track_s / 1e6);
   std::printf("steady_allocations %llu\n", static_cast<unsigned long long>(steady_allocations));
+  std::printf("refresh_ms %lld\n", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(refresh).count()));
+  std::printf("forwarded %llu\n", static_cast<unsigned long long>(refresh != cam::Duration::zero() ? filter.forwarded() : frames * reps));
   std::printf("malformed %llu\n", static_cast<unsigned long long>(counters.malformed));
   std::printf("stations %llu\n", static_cast<unsigned long long>(st.stations));
   std::printf("stations_refused %llu\n", static_cast<unsigned long long>(st.stations_refused));
+  std::printf("stations_replaced %llu\n", static_cast<unsigned long long>(st.stations_replaced));
   std::printf("max_entries %llu\n", static_cast<unsigned long long>(max_entries));
   std::printf("events %llu\n", static_cast<unsigned long long>(sink.events));
   std::printf("tracker_rss_bytes %llu\n",

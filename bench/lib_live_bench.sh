@@ -54,12 +54,14 @@ bench_netns_cleanup() {
   rm -rf "$dir"
 }
 
-# From camwatch's "uplink bench: N frames, ... K kernel drops, ... R ring drops" line in LOG:
-# sets cw_frames, cw_kdrops, cw_rdrops.
+# From camwatch's "uplink bench: N frames, ... K kernel drops, ... R ring drops, F filtered,
+# W ring writes" line in LOG: sets cw_frames, cw_kdrops, cw_rdrops, cw_filtered, cw_writes.
 bench_camwatch_counts() {
   local line
   line=$(grep "uplink bench:" "$1" | tail -1)
   cw_frames=$(sed -E 's/.*bench: ([0-9]+) frames.*/\1/' <<<"$line")
   cw_kdrops=$(sed -E 's/.* ([0-9]+) kernel drops.*/\1/' <<<"$line")
   cw_rdrops=$(sed -E 's/.* ([0-9]+) ring drops.*/\1/' <<<"$line")
+  cw_filtered=$(sed -nE 's/.* ([0-9]+) filtered.*/\1/p' <<<"$line")
+  cw_writes=$(sed -nE 's/.* ([0-9]+) ring writes.*/\1/p' <<<"$line")
 }

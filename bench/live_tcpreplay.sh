@@ -10,7 +10,9 @@
 # and CPU per frame: camwatch's capture thread and tracker (main) thread, and tcpdump's one
 # thread, from each thread's /proc/PID/task/TID/schedstat (nanoseconds on the CPU) read after the
 # load, divided by the frames that capturer saw. camwatch's capture thread is its busiest thread
-# other than the main one (the HTTP, control and link threads sleep).
+# other than the main one (the HTTP, control and link threads sleep). Last, camwatch's ring
+# traffic: observations into the ring and ring write() calls per frame (the recently-seen filter
+# and the batching at work), from the daemon's stop line.
 # Needs tcpreplay and tcpdump (apt-get install tcpreplay tcpdump); installs nothing itself.
 set -euo pipefail
 
@@ -73,3 +75,9 @@ printf '%-10s %14s %14s %12s %22s %22s\n' capturer "frames seen" "kernel drops" 
 printf '%-10s %14s %14s %12s %22s %22s\n' camwatch "${cw_frames:-?}" "${cw_kdrops:-?}" "${cw_rdrops:-?}" \
   "$(per_frame "$cw_capture_ns" "${cw_frames:-0}")" "$(per_frame "$cw_main_ns" "${cw_frames:-0}")"
 printf '%-10s %14s %14s %12s %22s %22s\n' tcpdump "${td_frames:-?}" "${td_kdrops:-?}" "-" "$(per_frame "$td_ns" "${td_frames:-0}")" "-"
+# Ring traffic: observations written to the ring (frames - malformed - filtered, drops included)
+# and ring write() calls, per frame seen.
+ratio4() { awk -v a="$1" -v n="$2" 'BEGIN { if (n > 0 && a != "") printf "%.4f", a / n; else print "?" }'; }
+entries=$(( ${cw_frames:-0} - ${cw_filtered:-0} ))
+printf 'camwatch ring: %s entries/frame (%s of %s frames filtered), %s ring operations/frame (%s writes)\n' \
+  "$(ratio4 "$entries" "${cw_frames:-0}")" "${cw_filtered:-?}" "${cw_frames:-?}" "$(ratio4 "${cw_writes:-}" "${cw_frames:-0}")" "${cw_writes:-?}"

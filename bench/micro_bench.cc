@@ -13,8 +13,8 @@
 //   Ring/...    SpscRing between two threads: 512-item batches against one item per operation.
 //   Decode/...  capture::decode_frame() per frame kind.
 //   Tracker/... Tracker::observe() on the bench mix and on a random-MAC flood.
+//   Filter/...  RecentlySeenFilter::pass_batch() on the bench mix and on a random-MAC flood.
 #include <benchmark/benchmark.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,7 +26,9 @@
 
 #include "cam/tracker.h"
 #include "capture/frame_decoder.h"
+#include "capture/recent_filter.h"
 #include "capture/spsc_ring.h"
+#include "daemon/table_memory.h"
 #include "station_table.h"
 #include "testsupport/frame_builder.h"
 #include "testsupport/prng.h"
@@ -113,13 +115,10 @@ static_assert(sizeof(Value) == sizeof(Slot) - sizeof(std::uint64_t));
 
 // ---- our table ---------------------------------------------------------------------------------
 
-// Huge pages for the slot array (arg 1): the whole array as 2 MiB pages, so a random lookup costs
-// one TLB entry per 2 MiB instead of per 4 KiB. Only a measurement: the table does not do it.
-void advise_huge(StationTable& table) {
-  auto begin = reinterpret_cast<std::uintptr_t>(&table.at(0));
-  const std::uintptr_t end = begin + table.capacity() * sizeof(Slot);
-  begin = (begin + (2U << 20) - 1) & ~std::uintptr_t{(2U << 20) - 1};
-  if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+// The table's memory for arg `hugepages`: 1, the daemon's (2 MiB pages: a random lookup costs one
+// TLB entry per 2 MiB instead of per 4 KiB, a first touch one fault per 2 MiB); 0, calloc().
+cam::TableMemory* table_memory(std::int64_t hugepages) {
+  return hugepages != 0 ? &daemon::huge_page_table_memory() : nullptr;
 }
 
 void fill(StationTable& table, const std::vector<std::uint64_t>& keys) {
@@ -130,8 +129,7 @@ void fill(StationTable& table, const std::vector<std::uint64_t>& keys) {
 }
 
 void lookup_update_loop(benchmark::State& state, const std::vector<std::uint64_t>& order) {
-  StationTable table(kStations);
-  if (state.range(0) != 0) advise_huge(table);
+  StationTable table(kStations, table_memory(state.range(0)));
   fill(table, station_keys());
   std::size_t i = 0;
   std::int64_t now = 0;
@@ -148,7 +146,7 @@ void lookup_update_loop(benchmark::State& state, const std::vector<std::uint64_t
 }
 
 // Lookup + update of a station already in a table of 1M, keys uniformly random: the worst case
-// for the cache (the slots span 43 MB).
+// for the cache (the slots span 60 MB).
 void Table_LookupUpdate_1M_Uniform(benchmark::State& state) { lookup_update_loop(state, uniform_order()); }
 BENCHMARK(Table_LookupUpdate_1M_Uniform)->Arg(0)->Arg(1)->ArgName("hugepages");
 
@@ -162,13 +160,12 @@ BENCHMARK(Table_LookupUpdate_1M_HotSet)->Arg(0)->Arg(1)->ArgName("hugepages");
 // assertion in the loop's setup). A measurement for a recommendation, not a feature.
 constexpr std::size_t kPrefetchAhead = 8;
 std::uint64_t home_slot(std::uint64_t key, std::uint64_t capacity) {
-  const std::uint64_t h = (key ^ (key >> 29)) * 0x9E3779B97F4A7C15ULL;
+  const std::uint64_t h = key * 0x9E3779B97F4A7C15ULL;
   return static_cast<std::uint64_t>((static_cast<cam::detail::Uint128>(h) * capacity) >> 64);
 }
 void Table_LookupUpdate_1M_Uniform_Prefetch(benchmark::State& state) {
   const auto& order = uniform_order();
-  StationTable table(kStations);
-  if (state.range(0) != 0) advise_huge(table);
+  StationTable table(kStations, table_memory(state.range(0)));
   fill(table, station_keys());
   bool inserted = false;
   // The copy of the hash must find the key at its home or a few slots on.
@@ -195,13 +192,12 @@ void Table_LookupUpdate_1M_Uniform_Prefetch(benchmark::State& state) {
 BENCHMARK(Table_LookupUpdate_1M_Uniform_Prefetch)->Arg(0)->Arg(1)->ArgName("hugepages");
 
 // The first frames of a fresh table: 100k new stations into a table reserved for 1M, as the bench
-// file does. They land all over the 43 MB slot array, so nearly every 4 KiB page is faulted in
+// file does. They land all over the 60 MB slot array, so nearly every 4 KiB page is faulted in
 // (10.4k faults); with huge pages (arg 1) about 21 faults of 2 MiB.
 void Table_FirstTouch_100kInto1M(benchmark::State& state) {
   const std::vector<std::uint64_t> keys(station_keys().begin(), station_keys().begin() + 100'000);
   for (auto _ : state) {
-    StationTable table(kStations);
-    if (state.range(0) != 0) advise_huge(table);
+    StationTable table(kStations, table_memory(state.range(0)));
     fill(table, keys);
     benchmark::DoNotOptimize(table.size());
   }
@@ -229,18 +225,19 @@ void Table_InsertUntilCap(benchmark::State& state) {
 }
 BENCHMARK(Table_InsertUntilCap)->Arg(0)->Arg(1)->ArgName("then_refuse")->Unit(benchmark::kMillisecond);
 
-// Resident bytes per station with 1M learned (run alone in its process).
+// Resident bytes per station with 1M learned (run alone in its process); arg 1: the daemon's
+// memory (2 MiB pages, what camwatch runs with).
 void Memory_Table_1M(benchmark::State& state) {
   const auto& keys = station_keys();  // made before the first reading
   for (auto _ : state) {
     const std::uint64_t before = resident_bytes();
-    auto table = std::make_unique<StationTable>(kStations);
+    auto table = std::make_unique<StationTable>(kStations, table_memory(state.range(0)));
     fill(*table, keys);
     const std::uint64_t after = resident_bytes();
     state.counters["bytes_per_station"] = static_cast<double>(after - before) / static_cast<double>(kStations);
   }
 }
-BENCHMARK(Memory_Table_1M)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(Memory_Table_1M)->Arg(0)->Arg(1)->ArgName("hugepages")->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // ---- reference maps ----------------------------------------------------------------------------
 
@@ -439,6 +436,53 @@ void Tracker_Observe(benchmark::State& state) {
   state.counters["stations"] = static_cast<double>(tracker.stats().stations);
 }
 BENCHMARK(Tracker_Observe)->Arg(0)->Arg(1)->ArgName("flood");
+
+// ---- recently-seen filter ------------------------------------------------------------------------
+
+// RecentlySeenFilter::pass_batch() (refresh 1 s, the default 2 MiB of records) over 512-observation
+// batches, as LiveCapture's flush_batch() and replay call it. Arg 0: the bench mix (steady state
+// after one untimed pass); arg 1: new random MACs, every observation a first sighting.
+void Filter_PassBatch(benchmark::State& state) {
+  const bool flood = state.range(0) != 0;
+  static const std::vector<cam::Observation> mix = bench_mix(1'000'000);
+  capture::RecentlySeenFilter filter(std::chrono::seconds(1));
+  std::vector<cam::Observation> batch(512);
+  ts::Prng rng(11);
+  std::size_t i = 0;
+  cam::Duration shift{};
+  const auto fill = [&] {
+    for (cam::Observation& o : batch) {
+      if (flood) {
+        o = cam::Observation{};
+        o.time = mix[0].time + std::chrono::microseconds(i++);
+        o.source = cam::MacAddress::from_u64((rng.next() & 0xFEFF'FFFF'FFFFULL) | 1);
+        o.uplink = 0;
+        continue;
+      }
+      o = mix[i];
+      o.time += shift;
+      if (++i == mix.size()) {
+        i = 0;
+        shift += std::chrono::seconds(2);
+      }
+    }
+  };
+  for (std::size_t j = 0; j < mix.size() / batch.size(); ++j) {
+    fill();
+    filter.pass_batch(batch.data(), batch.size());
+  }
+  std::uint64_t kept = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    fill();
+    state.ResumeTiming();
+    kept += filter.pass_batch(batch.data(), batch.size());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch.size()));
+  state.counters["passed_per_frame"] =
+      static_cast<double>(kept) / static_cast<double>(state.iterations() * batch.size());
+}
+BENCHMARK(Filter_PassBatch)->Arg(0)->Arg(1)->ArgName("flood");
 
 }  // namespace
 

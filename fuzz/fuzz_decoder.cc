@@ -1,4 +1,5 @@
-// fuzz_decoder: decode_frame() and to_observation() on arbitrary bytes.
+// fuzz_decoder: decode_frame() and to_observation() on arbitrary bytes; to_observation()'s fast
+// path against the full decoder.
 //
 // Input layout: 2 bytes little-endian "extra wire bytes", then the captured frame. wire_length
 // is captured size + extra, so both complete frames (extra 0) and snaplen cuts (extra > 0) are
@@ -36,5 +37,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool usable = capture::to_observation(cam::PacketTime{}, captured, wire_length, cam::UplinkId{0}, counters,
                                               observation);
   if (usable != (decoded.status != capture::DecodeStatus::malformed)) __builtin_trap();
+  // to_observation()'s inline fast path must give what the full decoder gives, byte for byte.
+  capture::DecodeCounters slow_counters;
+  cam::Observation slow{};
+  const bool slow_usable = capture::to_observation_decoded(cam::PacketTime{}, captured, wire_length, cam::UplinkId{0},
+                                                           slow_counters, slow);
+  if (slow_usable != usable) __builtin_trap();
+  if (usable && std::memcmp(&slow, &observation, sizeof slow) != 0) __builtin_trap();
+  if (std::memcmp(&slow_counters, &counters, sizeof counters) != 0) __builtin_trap();
   return 0;
 }

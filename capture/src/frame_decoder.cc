@@ -278,4 +278,32 @@ DecodedFrame decode_frame(std::span<const std::uint8_t> captured, std::uint32_t 
   return out;
 }
 
+bool to_observation_decoded(cam::PacketTime time, std::span<const std::uint8_t> captured, std::uint32_t wire_length,
+                            cam::UplinkId uplink, DecodeCounters& counters, cam::Observation& out) noexcept {
+  const DecodedFrame d = decode_frame(captured, wire_length);
+  counters.count(d, wire_length);
+  if (d.status == DecodeStatus::malformed) return false;
+  cam::Observation o;
+  o.time = time;
+  o.source = d.source;
+  o.notified = d.notified;
+  o.vlan = d.vlan;
+  o.uplink = uplink;
+  o.notification = d.notification;
+  o.claim = d.claim;
+  o.claim_mac = d.claim_mac;
+  o.claim_ip = d.claim_ip;
+  o.nlb_host_id = d.nlb_host_id;
+  o.nlb_cluster_ip = d.nlb_cluster_ip;
+  o.nlb_dedicated_ip = d.nlb_dedicated_ip;
+  if (d.nlb_heartbeat) {
+    o.flags = static_cast<std::uint8_t>(
+        static_cast<unsigned>(cam::ObservationFlag::nlb_heartbeat) |
+        (d.nlb_identity ? static_cast<unsigned>(cam::ObservationFlag::nlb_identity) : 0U) |
+        (d.nlb_extended ? static_cast<unsigned>(cam::ObservationFlag::nlb_extended) : 0U));
+  }
+  out = o;
+  return true;
+}
+
 }  // namespace camwatch::capture

@@ -147,6 +147,8 @@ struct alignas(64) PublishedStats {
   std::atomic<std::uint64_t> truncated{0};
   std::array<std::atomic<std::uint64_t>, cam::kNotificationKinds> notifications{};
   std::atomic<std::uint64_t> nlb_heartbeats{0};
+  std::atomic<std::uint64_t> filtered{0};
+  std::atomic<std::uint64_t> ring_writes{0};
   std::atomic<std::uint64_t> ring_drops{0};
   std::atomic<std::uint64_t> kernel_drops{0};
   std::atomic<std::uint64_t> interface_drops{0};
@@ -187,6 +189,8 @@ LiveCaptureStats load_stats(const PublishedStats& p) noexcept {
     s.notifications[i] = p.notifications[static_cast<std::size_t>(i)].load(relaxed);
   }
   s.nlb_heartbeats = p.nlb_heartbeats.load(relaxed);
+  s.filtered = p.filtered.load(relaxed);
+  s.ring_writes = p.ring_writes.load(relaxed);
   s.ring_drops = p.ring_drops.load(relaxed);
   s.kernel_drops = p.kernel_drops.load(relaxed);
   s.interface_drops = p.interface_drops.load(relaxed);
@@ -232,8 +236,10 @@ enum class LinkState : std::uint8_t { up, down, gone, unknown };
 
 class LiveCapture::Impl {
  public:
-  Impl(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring)
-      : options_(options), uplink_(uplink), ring_(ring), routing_(options.mirror.get()) {
+  Impl(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring,
+       RecentlySeenFilter* filter)
+      : options_(options), uplink_(uplink), ring_(ring), filter_(options.mirror ? nullptr : filter),
+        routing_(options.mirror.get()) {
     if (routing_ != nullptr) {
       // Everything a collector needs per frame is allocated here, never in run().
       uplink_counters_.resize(routing_->uplinks.size());
@@ -310,6 +316,7 @@ class LiveCapture::Impl {
   const LiveCaptureOptions options_;
   const cam::UplinkId uplink_;
   SpscRing<cam::Observation>& ring_;
+  RecentlySeenFilter* const filter_;
   PcapHandle pcap_;
   EventFd stop_fd_;
   int pcap_fd_ = -1;
@@ -331,6 +338,8 @@ class LiveCapture::Impl {
 
   // Capture thread only.
   DecodeCounters counters_;
+  std::uint64_t filtered_ = 0;
+  std::uint64_t ring_writes_ = 0;
   std::uint64_t ring_drops_ = 0;
   std::uint64_t kernel_drops_ = 0;
   std::uint64_t interface_drops_ = 0;
@@ -590,8 +599,15 @@ void LiveCapture::Impl::note_unmapped(const MirroredFrame& frame) noexcept {
 }
 
 void LiveCapture::Impl::flush_batch() noexcept {
+  if (filter_ != nullptr && batch_size_ != 0) {
+    // The batch at once, not frame by frame in take(): the filter prefetches its records ahead.
+    const std::size_t kept = filter_->pass_batch(batch_.data(), batch_size_);
+    filtered_ += batch_size_ - kept;
+    batch_size_ = kept;
+  }
   if (batch_size_ == 0) return;
   const std::size_t written = ring_.write(batch_.data(), batch_size_);
+  ++ring_writes_;
   ring_drops_ += batch_size_ - written;
   batch_size_ = 0;
 }
@@ -613,6 +629,8 @@ void LiveCapture::Impl::publish() noexcept {
   } else {
     store_decode(published_, counters_);
   }
+  published_.filtered.store(filtered_, relaxed);
+  published_.ring_writes.store(ring_writes_, relaxed);
   published_.ring_drops.store(ring_drops_, relaxed);
   published_.kernel_drops.store(kernel_drops_, relaxed);
   published_.interface_drops.store(interface_drops_, relaxed);
@@ -672,8 +690,9 @@ LiveCapture::EndReason LiveCapture::Impl::end(EndReason reason, const char* form
   return reason;
 }
 
-LiveCapture::LiveCapture(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring)
-    : impl_(std::make_unique<Impl>(options, uplink, ring)) {}
+LiveCapture::LiveCapture(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring,
+                         RecentlySeenFilter* filter)
+    : impl_(std::make_unique<Impl>(options, uplink, ring, filter)) {}
 
 LiveCapture::~LiveCapture() = default;
 

@@ -244,6 +244,19 @@ void print_summary(const ReplayResult& r, const SummarySink& summary, const std:
   std::fprintf(stderr, "  stations       %s in the table (%s learned, %s aged out, %s refused at the cap)\n",
                grouped(t.stations).c_str(), grouped(t.stations_learned).c_str(), grouped(t.stations_aged).c_str(),
                grouped(t.stations_refused).c_str());
+  if (t.stations_replaced != 0) {
+    std::fprintf(stderr, "  full table     %s probationary stations gave their places to new ones\n",
+                 grouped(t.stations_replaced).c_str());
+  }
+  std::uint64_t forwarded = 0, filtered = 0;
+  for (const auto& u : r.uplinks) {
+    forwarded += u.forwarded;
+    filtered += u.filtered;
+  }
+  if (filtered != 0) {
+    std::fprintf(stderr, "  filter         %s of %s decoded frames went on to the analysis (recently-seen filter)\n",
+                 grouped(forwarded).c_str(), grouped(forwarded + filtered).c_str());
+  }
   std::fprintf(stderr, "  moves          %s silent, %s announced, %s flaps (%s damped moves)\n",
                grouped(t.silent_moves).c_str(), grouped(t.announced_moves).c_str(), grouped(t.flaps).c_str(),
                grouped(t.damped_moves).c_str());
@@ -345,6 +358,7 @@ int cmd_replay(Args& args) {
 
   cam::AnalyzerConfig analysis;
   std::vector<ReplaySession> sessions;  // the collector captures' mappings
+  ReplayOptions replay_options;
   if (have_config) {
     const Config config = load_config(config_path);
     for (const UplinkConfig& u : config.uplinks) {
@@ -360,6 +374,7 @@ int cmd_replay(Args& args) {
       if (std::find(ids.begin(), ids.end(), session.uplink) == ids.end()) ids.push_back(session.uplink);
     }
     analysis = analyzer_config(config, ids);
+    replay_options.refresh = config.capture.refresh;  // the live capture's filter
   }
   const cam::TrackerConfig& tracker_config = analysis.tracker;
 
@@ -409,7 +424,8 @@ int cmd_replay(Args& args) {
       }
     };
     result = run_replay(inputs, sessions, analysis, summary,
-                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr, at_end, named);
+                        show_progress ? std::function<void(const ReplayProgress&)>(progress) : nullptr, at_end, named,
+                        replay_options);
   } catch (...) {
     if (fd != STDOUT_FILENO) ::close(fd);
     throw;

@@ -35,11 +35,11 @@ constexpr std::string_view kUplinkKeys[] = {"name",    "interface",      "direct
                                             "threads", "erspan_session", "erspan_index", "gre_key"};
 constexpr std::string_view kCollectorKeys[] = {"name", "interface", "promiscuous", "threads"};
 constexpr std::string_view kCaptureKeys[] = {"snaplen", "buffer_size", "ring_entries", "merge_holdback",
-                                             "threads_per_interface"};
+                                             "threads_per_interface", "refresh"};
 constexpr std::string_view kEventsKeys[] = {"path"};
 constexpr std::string_view kMetricsKeys[] = {"listen", "basic_auth_username", "basic_auth_password_file"};
 constexpr std::string_view kStateKeys[] = {"path", "save_interval"};
-constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout"};
+constexpr std::string_view kCamKeys[] = {"max_entries", "idle_timeout", "probation"};
 constexpr std::string_view kDetectionKeys[] = {"notify_window_before", "notify_window_after",
                                                "flap_moves", "flap_window", "flap_damping",
                                                "failover_stories", "failover_gap", "both_ways_confirm"};
@@ -438,6 +438,7 @@ class Loader {
               static_cast<int>(read_integer(*v, "capture.threads_per_interface", 1, kMaxCaptureThreads));
         }
       });
+      attempt([&] { read_duration(*capture, "capture", "refresh", {0s, 1h}, c.refresh); });
     }
     if (const Value* events = section(root, "events")) {
       attempt([&] { reject_unknown_keys(*events, "events", kEventsKeys); });
@@ -491,6 +492,7 @@ class Loader {
       attempt([&] {
         read_duration(*cam, "cam", "idle_timeout", {1ns, std::nullopt}, tracker.idle_timeout);
       });
+      attempt([&] { read_duration(*cam, "cam", "probation", {0s, 24h}, tracker.probation); });
     }
     if (const Value* detection = section(root, "detection")) {
       attempt([&] { reject_unknown_keys(*detection, "detection", kDetectionKeys); });

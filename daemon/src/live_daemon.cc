@@ -30,6 +30,7 @@
 #include "daemon/merger.h"
 #include "daemon/state_file.h"
 #include "daemon/vendor_file.h"
+#include "daemon/table_memory.h"
 #include "daemon/version.h"
 #include "exporters/json_event_writer.h"
 #include "exporters/metrics.h"
@@ -57,6 +58,11 @@ cam::PacketTime realtime_now() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return cam::PacketTime(seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
+
+cam::AnalyzerConfig with_huge_pages(cam::AnalyzerConfig c) {
+  c.tracker.table_memory = &huge_page_table_memory();
+  return c;
 }
 
 capture::Direction to_capture(CaptureDirection d) {
@@ -222,6 +228,8 @@ void add(capture::LiveCaptureStats& to, const capture::LiveCaptureStats& from) {
   to.bytes += from.bytes;
   to.malformed += from.malformed;
   to.truncated += from.truncated;
+  to.filtered += from.filtered;
+  to.ring_writes += from.ring_writes;
   to.ring_drops += from.ring_drops;
   to.kernel_drops += from.kernel_drops;
   to.interface_drops += from.interface_drops;
@@ -245,6 +253,7 @@ void add(capture::MirrorCounters& to, const capture::MirrorCounters& from) {
 // One capture thread: a LiveCapture and the ring it fills, which is one source of the merger.
 struct Worker {
   ObservationMerger::SourceId source = 0;
+  std::unique_ptr<capture::RecentlySeenFilter> filter;  // its capture's; null for a collector
   std::unique_ptr<capture::LiveCapture> capture;
   std::thread thread;
   std::atomic<bool> finished{false};
@@ -318,7 +327,7 @@ class Daemon {
         vendors_(load_vendor_db()),
         writer_(events_.fd(), {}, config_.tracker, kEventBacklog),
         sink_(writer_, names_),
-        analyzer_(analyzer_config(config_, config_names(config_)), sink_),
+        analyzer_(with_huge_pages(analyzer_config(config_, config_names(config_))), sink_),
         tracker_(analyzer_.tracker()),
         merger_(static_cast<std::size_t>(config_.capture.ring_entries)),
         ring_entries_(static_cast<std::size_t>(config_.capture.ring_entries)) {}
@@ -459,9 +468,10 @@ class Daemon {
         continue;
       }
       const capture::LiveCaptureStats t = u->group.totals();
-      spdlog::info("uplink {}: {} frames, {} malformed, {} kernel drops, {} interface drops, {} ring drops{}",
-                   u->config.name, t.frames, t.malformed, t.kernel_drops, t.interface_drops, t.ring_drops,
-                   threads_note(u->group));
+      spdlog::info("uplink {}: {} frames, {} malformed, {} kernel drops, {} interface drops, {} ring drops, "
+                   "{} filtered, {} ring writes{}",
+                   u->config.name, t.frames, t.malformed, t.kernel_drops, t.interface_drops, t.ring_drops, t.filtered,
+                   t.ring_writes, threads_note(u->group));
     }
     for (auto& c : collectors_) {
       if (!c->configured) continue;
@@ -572,7 +582,10 @@ class Daemon {
       for (int k = 0; k < threads; ++k) {
         auto w = std::make_unique<Worker>();
         w->source = g.sources[static_cast<std::size_t>(k)];
-        w->capture = std::make_unique<capture::LiveCapture>(o, uplink, *rings_[w->source]);
+        // The recently-seen filter is per capture thread (its records are the thread's own); a
+        // collector has none (its ring carries many uplinks).
+        if (!o.mirror) w->filter = std::make_unique<capture::RecentlySeenFilter>(config_.capture.refresh);
+        w->capture = std::make_unique<capture::LiveCapture>(o, uplink, *rings_[w->source], w->filter.get());
         if (k == 0 && threads > 1) {
           o.fanout = capture::FanoutMode::join;
           o.fanout_group = w->capture->fanout_group();
@@ -1038,6 +1051,8 @@ class Daemon {
       }
       c->logged_unmapped.clear();  // a session still unmapped is named again
     }
+    if (a.refresh != b.refresh) spdlog::warn("[capture] refresh changed: takes effect after a restart");
+    next.capture.refresh = a.refresh;
     for (auto& u : uplinks_) {
       const auto it = std::find_if(next.uplinks.begin(), next.uplinks.end(),
                                    [&](const UplinkConfig& c) { return c.name == u->config.name; });
@@ -1076,11 +1091,11 @@ class Daemon {
     // loader's ranges keep every value acceptable to them; should one not be, the analyses keep
     // what they ran with (an exception here would end the daemon without saving).
     try {
-      if (!analyzer_.reconfigure(analyzer_config(next, names_))) {
+      if (!analyzer_.reconfigure(with_huge_pages(analyzer_config(next, names_)))) {
         spdlog::warn("[cam] or [bindings] max_entries changed: takes effect after a restart; other settings applied");
         next.tracker.max_entries = config_.tracker.max_entries;
         next.bindings.max_entries = config_.bindings.max_entries;
-        analyzer_.reconfigure(analyzer_config(next, names_));
+        analyzer_.reconfigure(with_huge_pages(analyzer_config(next, names_)));
       }
     } catch (const std::exception& e) {
       spdlog::error("reload: the detection settings were refused ({}); the previous ones stay in force", e.what());
@@ -1151,6 +1166,7 @@ class Daemon {
       x.kernel_drops = t.kernel_drops;
       x.interface_drops = t.interface_drops;
       x.ring_drops = t.ring_drops;
+      x.filtered = t.filtered;
       x.ring_fill_ratio = fed ? 0.0 : fill_ratio(u->group);
       x.malformed = t.malformed;
       x.truncated = t.truncated;

@@ -199,6 +199,9 @@ std::vector<MetricFamily> render_metrics(const MetricsSnapshot& s, bool with_pro
              [](const UplinkMetrics& u) { return u.interface_drops; });
   per_uplink(f, s, "camwatch_ring_dropped_frames_total", "Decoded frames lost because the capture-to-tracker ring was full.",
              counter, [](const UplinkMetrics& u) { return u.ring_drops; });
+  per_uplink(f, s, "camwatch_filtered_frames_total",
+             "Decoded frames the recently-seen filter kept from the tracker: repeats of a station within [capture] refresh.",
+             counter, [](const UplinkMetrics& u) { return u.filtered; });
   per_uplink(f, s, "camwatch_ring_fill_ratio", "How full the capture-to-tracker ring is, 0 to 1.", gauge,
              [](const UplinkMetrics& u) { return u.ring_fill_ratio; });
   per_uplink(f, s, "camwatch_malformed_frames_total", "Frames that could not be decoded (counted and skipped).", counter,
@@ -379,8 +382,12 @@ std::vector<MetricFamily> render_metrics(const MetricsSnapshot& s, bool with_pro
   f.counter("camwatch_stations_aged_total", "Stations forgotten after idle_timeout without a frame.", static_cast<double>(t.stations_aged));
   f.counter("camwatch_stations_evicted_total", "Stations forgotten because a reload removed their uplink.",
             static_cast<double>(t.stations_evicted));
-  f.counter("camwatch_table_full_frames_total", "Frames of new stations not learned because the table was full.",
+  f.counter("camwatch_table_full_frames_total",
+            "Frames of new stations not learned because the table was full of established stations.",
             static_cast<double>(t.stations_refused));
+  f.counter("camwatch_stations_replaced_total",
+            "Probationary stations (heard only briefly, never moved or announced) a full table gave up for new ones.",
+            static_cast<double>(t.stations_replaced));
   f.counter("camwatch_damped_moves_total", "Moves of flapping stations counted but not reported one by one.",
             static_cast<double>(t.damped_moves));
   f.counter("camwatch_late_events_total",

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 #include <unordered_set>
 #include <vector>
@@ -39,10 +40,40 @@ TEST(StationTable, FindsEveryKeyAfterRandomInsertsAndBackwardShiftDeletions) {
   }
 }
 
-TEST(StationTable, ReservesItsWholeCapacityUpFrontAtAtMostThreeQuartersLoad) {
+TEST(StationTable, ReservesItsWholeCapacityUpFrontAtAtMostEightFifteenthsLoad) {
   StationTable table(1'000'000);
-  EXPECT_GE(table.capacity() * 3, 1'000'000ULL * 4);
-  EXPECT_LE(table.capacity() * sizeof(Slot), 1'000'000ULL * 44) << "about 43 bytes per station at the cap";
+  EXPECT_GE(table.capacity() * 8, 1'000'000ULL * 15);
+  EXPECT_LE(table.capacity() * sizeof(Slot), 1'000'000ULL * 61) << "60 bytes per station at the cap (target: 64)";
+}
+
+class CountingMemory final : public TableMemory {
+ public:
+  void* allocate(std::size_t bytes) noexcept override {
+    ++allocations;
+    allocated = bytes;
+    return std::calloc(bytes, 1);
+  }
+  void release(void* memory, std::size_t bytes) noexcept override {
+    ++releases;
+    released = bytes;
+    std::free(memory);
+  }
+  int allocations = 0, releases = 0;
+  std::size_t allocated = 0, released = 0;
+};
+
+TEST(StationTable, TakesItsSlotsFromTheGivenMemoryAndGivesThemBack) {
+  CountingMemory memory;
+  {
+    StationTable table(1000, &memory);
+    bool inserted = false;
+    ASSERT_NE(table.find_or_insert(42, inserted), nullptr);
+    EXPECT_TRUE(inserted);
+    EXPECT_EQ(memory.allocations, 1);
+    EXPECT_EQ(memory.allocated, table.capacity() * sizeof(Slot));
+  }
+  EXPECT_EQ(memory.releases, 1);
+  EXPECT_EQ(memory.released, memory.allocated);
 }
 
 }  // namespace

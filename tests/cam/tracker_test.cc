@@ -420,6 +420,7 @@ TEST(Tracker, SparseTimestampsDoNotMakeEveryFrameScanTheWholeTable) {
 TEST(Tracker, RefusesNewStationsAtTheCapReportsTableFullOnceAndStillCatchesMoves) {
   TrackerConfig c;
   c.max_entries = 10;
+  c.probation = seconds(0);  // every station established at once: a full table has nothing to give up
   Fixture f(c);
   f.feed.frame(kT0, kA, kVm);
   for (int i = 0; i < 50; ++i) f.feed.frame(kT0 + milliseconds(i), kA, MacAddress::from_u64(0x02AA00000000ULL + i));
@@ -598,7 +599,7 @@ TEST(Tracker, SlotStaysThirtyTwoBytesWithTheDisplayFields) {
   EXPECT_EQ(offsetof(detail::Slot, uplink), 28U);
   EXPECT_EQ(offsetof(detail::Slot, flags), 30U);
   EXPECT_EQ(offsetof(detail::Slot, moves), 31U);
-  // <= 64 bytes per station at 1M stations, with the table's headroom.
+  // <= 64 bytes per station at 1M stations, with the table's headroom (60 at load 8/15).
   EXPECT_LE(detail::StationTable::capacity_for(1'000'000) * sizeof(detail::Slot), 64U * 1'000'000);
   // Every notification kind fits the two flag bits and leaves the other flags alone.
   for (int k = 0; k < kNotificationKinds; ++k) {
@@ -812,6 +813,7 @@ TEST(Tracker, FlagsNlbHostsAndKeepsTheGaugeExactAsTheyMoveAndAgeOut) {
 TEST(Tracker, CountsNoNlbHostTheFullTableRefused) {
   TrackerConfig c;
   c.max_entries = 2;
+  c.probation = seconds(0);  // kVm is established: the full table refuses kOther
   Fixture f(c);
   f.feed.heartbeat(kT0, kA, kNlb);
   f.feed.frame(kT0, kA, kVm);
@@ -904,12 +906,117 @@ TEST(Tracker, RestoresEveryDisplayFieldAndKeepsTheNlbGaugeExact) {
   EXPECT_EQ(f.tracker.stats().nlb_hosts, 0U);
 }
 
-std::vector<std::string> run_random_trace(std::uint32_t seed, std::size_t max_entries) {
+// ---- a full table under a MAC flood ----
+
+// `n` stations on uplink A, each heard at `t` and again after the probation: established.
+std::vector<MacAddress> establish(Feed& feed, PacketTime t, std::size_t n, Duration probation) {
+  std::vector<MacAddress> macs;
+  for (std::size_t i = 0; i < n; ++i) macs.push_back(MacAddress::from_u64(0x00505600A000ULL + i));
+  for (const MacAddress& m : macs) feed.frame(t, kA, m);
+  for (const MacAddress& m : macs) feed.frame(t + probation + seconds(1), kA, m);
+  return macs;
+}
+
+// A macof-style flood: frame i from a new random unicast MAC, one microsecond apart.
+struct Flood {
+  std::mt19937_64 rng{20121205};
+  MacAddress next() { return MacAddress::from_u64((rng() & 0xFEFF'FFFF'FFFFULL) | 0x0200'0000'0000ULL); }
+};
+
+TEST(Tracker, AFloodOfRandomMacsNeverPushesOutEstablishedStations) {
+  TrackerConfig c;
+  c.max_entries = 1000;
+  Fixture f(c);
+  const std::vector<MacAddress> known = establish(f.feed, kT0, 600, c.probation);
+  const PacketTime start = kT0 + c.probation + seconds(2);
+  Flood flood;
+  for (int i = 0; i < 100'000; ++i) f.feed.frame(start + microseconds(i), kA, flood.next());
+  const TrackerStats& s = f.tracker.stats();
+  EXPECT_EQ(s.stations, 1000U);
+  for (const MacAddress& m : known) EXPECT_EQ(station(f.tracker, m).uplink, kA) << m.to_string();
+  // The flood churns through the 400 probationary slots: every flood frame after the table
+  // filled is learned in place of an earlier one.
+  EXPECT_EQ(s.stations_learned, 600U + 400U + s.stations_replaced);
+  EXPECT_EQ(s.stations_replaced, 100'000U - 400U);
+  EXPECT_EQ(s.stations_refused, 0U);
+  f.tracker.finish();
+  ASSERT_EQ(f.sink.events.size(), 1U);
+  EXPECT_EQ(f.sink.events[0].kind, EventKind::table_full) << "one event per fill";
+}
+
+TEST(Tracker, CatchesASilentMoveOfAnEstablishedStationDuringAFlood) {
+  TrackerConfig c;
+  c.max_entries = 1000;
+  Fixture f(c);
+  const std::vector<MacAddress> known = establish(f.feed, kT0, 600, c.probation);
+  const PacketTime start = kT0 + c.probation + seconds(2);
+  Flood flood;
+  for (int i = 0; i < 200'000; ++i) {
+    const PacketTime t = start + microseconds(i);
+    f.feed.frame(t, kA, flood.next());
+    if (i == 100'000) f.feed.frame(t, kB, known[123]);  // moved, no notification
+  }
+  f.tracker.finish();
+  const std::vector<Event> silent = f.sink.of(EventKind::silent_move);
+  ASSERT_EQ(silent.size(), 1U);
+  EXPECT_EQ(silent[0].station.mac, known[123]);
+  EXPECT_EQ(silent[0].from, kA);
+  EXPECT_EQ(silent[0].to, kB);
+}
+
+TEST(Tracker, LearnsARealNewStationDuringAFloodAndCatchesItsMoveLater) {
+  TrackerConfig c;
+  c.max_entries = 1000;
+  Fixture f(c);
+  establish(f.feed, kT0, 600, c.probation);
+  const PacketTime start = kT0 + c.probation + seconds(2);
+  const MacAddress newcomer = mac("00:50:56:12:34:56");
+  Flood flood;
+  // 30 s of flood at 100k frames/s; the newcomer talks every 1 ms (every 100 flood frames),
+  // well within the ~400 flood frames a heard-once slot lasts here.
+  for (int i = 0; i < 3'000'000; ++i) {
+    const PacketTime t = start + microseconds(10 * i);
+    f.feed.frame(t, kA, flood.next());
+    if (i % 100 == 50) f.feed.frame(t, kA, newcomer);
+  }
+  const StationView v = station(f.tracker, newcomer);
+  ASSERT_EQ(v.uplink, kA) << "learned during the flood";
+  EXPECT_EQ(v.first_seen, PacketTime(std::chrono::duration_cast<seconds>((start + microseconds(500)).time_since_epoch())))
+      << "kept from its first frame on: never displaced by the flood";
+  // Heard over more than the probation: established, its silent move is caught like any other.
+  f.feed.frame(start + seconds(31), kB, newcomer);
+  f.tracker.finish();
+  const std::vector<Event> silent = f.sink.of(EventKind::silent_move);
+  ASSERT_EQ(silent.size(), 1U);
+  EXPECT_EQ(silent[0].station.mac, newcomer);
+}
+
+TEST(Tracker, AFullTableReclaimsAgedOutStationsBeforeTheSweepReachesThem) {
+  TrackerConfig c;
+  c.max_entries = 200'000;  // 46 sweep slices: the first frames after a pause sweep 4 of them each
+  c.probation = seconds(0);  // everything established: only aging can make room
+  Fixture f(c);
+  for (std::uint64_t i = 0; i < c.max_entries; ++i) f.feed.frame(kT0, kA, MacAddress::from_u64(0x00505A000000ULL + i));
+  ASSERT_EQ(f.tracker.stats().stations, c.max_entries);
+  // 400 s later every station is idle past 300 s; the sweep has not been through the table.
+  for (std::uint64_t i = 0; i < 20; ++i) f.feed.frame(kT0 + seconds(400), kB, MacAddress::from_u64(0x00505B000000ULL + i));
+  EXPECT_EQ(f.tracker.stats().stations_refused, 0U);
+  EXPECT_EQ(f.tracker.stats().stations_replaced, 0U) << "aged out, not replaced";
+  EXPECT_EQ(station(f.tracker, MacAddress::from_u64(0x00505B000000ULL)).uplink, kB);
+}
+
+enum class Feeding : std::uint8_t { one_by_one, batches };
+
+std::vector<std::string> run_random_trace(std::uint32_t seed, std::size_t max_entries,
+                                          Feeding feeding = Feeding::one_by_one, Duration probation = seconds(10)) {
   TrackerConfig c;
   c.max_entries = max_entries;
   c.idle_timeout = seconds(20);
+  c.probation = probation;
   Fixture f(c);
   std::mt19937 rng(seed);
+  std::mt19937 batch_rng(seed + 1000);  // batch sizes: their own stream, the trace stays as it was
+  std::vector<Observation> batch;
   PacketTime t = kT0;
   for (int i = 0; i < 20000; ++i) {
     t += microseconds(rng() % 20000);
@@ -925,8 +1032,17 @@ std::vector<std::string> run_random_trace(std::uint32_t seed, std::size_t max_en
     // Every 7th MAC is an NLB host sending a heartbeat now and then (no extra draws from rng:
     // the traces stay what they were).
     if (o.source.to_u64() % 7 == 0 && i % 5 == 0) o.flags = static_cast<std::uint8_t>(ObservationFlag::nlb_heartbeat);
-    f.tracker.observe(o);
+    if (feeding == Feeding::one_by_one) {
+      f.tracker.observe(o);
+      continue;
+    }
+    batch.push_back(o);
+    if (batch_rng() % 40 == 0) {
+      f.tracker.observe(batch);
+      batch.clear();
+    }
   }
+  f.tracker.observe(batch);
   f.tracker.finish();
   // The display fields stay consistent through aging, refusals and moves.
   expect_nlb_gauge_exact(f.tracker);
@@ -953,6 +1069,18 @@ TEST(Tracker, GivesTheSameEventsForTheSameFramesEveryRun) {
   auto second = run_random_trace(7, 1000);
   EXPECT_FALSE(first.empty());
   EXPECT_EQ(first, second);
+}
+
+TEST(Tracker, GivesTheSameEventsInBatchesAsOneByOne) {
+  for (std::uint32_t seed = 1; seed <= 3; ++seed) {
+    for (std::size_t cap : {std::size_t{64}, std::size_t{1000}}) {
+      for (Duration probation : {Duration(seconds(0)), Duration(seconds(2))}) {
+        const auto one = run_random_trace(seed, cap, Feeding::one_by_one, probation);
+        EXPECT_FALSE(one.empty());
+        EXPECT_EQ(one, run_random_trace(seed, cap, Feeding::batches, probation)) << seed << " " << cap;
+      }
+    }
+  }
 }
 
 TEST(Tracker, StaysWithinItsCapAndOrderUnderRandomTraffic) {

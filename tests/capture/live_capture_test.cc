@@ -492,6 +492,32 @@ TEST_F(LiveCaptureOnVeth, TakesTheFramesAlreadyReceivedWhenStoppedRightAfterThem
   EXPECT_EQ(ring.size(), kFrames);
 }
 
+TEST_F(LiveCaptureOnVeth, PassesOnlyFirstSightingsAndNotificationsThroughTheFilterAndCountsTheRest) {
+  SpscRing<Observation> ring(1 << 12);
+  RecentlySeenFilter filter(std::chrono::hours(1));
+  LiveCapture capture(options_for("cwa"), 0, ring, &filter);
+  CaptureThread thread(capture);
+  const PacketSocket cwb("cwb", PacketSocket::Mode::send_only);
+  ASSERT_TRUE(cwb.ok());
+  const MacAddress busy = mac("00:50:56:0d:00:01");
+  // 200 frames of one station in well under the filter's 100 ms uplink tick, then a RARP of it.
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(cwb.send(ordinary_frame(busy)));
+  ASSERT_TRUE(cwb.send(FrameBuilder().source(busy).destination(testsupport::kBroadcast).rarp_request(busy).build()));
+  capture.stop();
+  ASSERT_EQ(thread.wait(kPatience), EndReason::stopped);
+  const LiveCaptureStats stats = capture.stats();
+  ASSERT_EQ(stats.frames, 201U);
+  std::vector<Observation> seen(ring.size());
+  ring.read(seen.data(), seen.size());
+  ASSERT_GE(seen.size(), 2U);
+  EXPECT_LE(seen.size(), 4U) << "the first sighting, the RARP, and a frame per 100 ms tick at most";
+  EXPECT_EQ(seen.back().notification, Notification::rarp);
+  EXPECT_EQ(stats.filtered, 201U - seen.size());
+  EXPECT_EQ(stats.filtered, filter.filtered());
+  EXPECT_GE(stats.ring_writes, 1U);
+  EXPECT_LE(stats.ring_writes, 4U);
+}
+
 TEST_F(LiveCaptureOnVeth, CountsObservationsTheFullRingCannotTakeAsRingDrops) {
   SpscRing<Observation> ring(2);  // nobody reads it
   LiveCapture capture(options_for("cwa"), 0, ring);

@@ -44,6 +44,7 @@ void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.capture.ring_entries, expected.capture.ring_entries);
   EXPECT_EQ(actual.capture.merge_holdback, expected.capture.merge_holdback);
   EXPECT_EQ(actual.capture.threads_per_interface, expected.capture.threads_per_interface);
+  EXPECT_EQ(actual.capture.refresh, expected.capture.refresh);
   const cam::TrackerConfig& a = actual.tracker;
   const cam::TrackerConfig& e = expected.tracker;
   EXPECT_EQ(a.notify_window_before, e.notify_window_before);
@@ -52,6 +53,7 @@ void expect_same_settings(const Config& actual, const Config& expected) {
   EXPECT_EQ(a.flap_window, e.flap_window);
   EXPECT_EQ(a.flap_damping, e.flap_damping);
   EXPECT_EQ(a.idle_timeout, e.idle_timeout);
+  EXPECT_EQ(a.probation, e.probation);
   EXPECT_EQ(a.max_entries, e.max_entries);
   EXPECT_EQ(a.failover.enabled, e.failover.enabled);
   EXPECT_EQ(a.failover.gap, e.failover.gap);
@@ -181,8 +183,10 @@ TEST(ConfigDefaults, MatchTheDocumentedValues) {
   EXPECT_TRUE(defaults.collectors.empty());
   EXPECT_EQ(UplinkConfig{}.threads, 0) << "0: [capture] threads_per_interface";
   EXPECT_EQ(CollectorConfig{}.promiscuous, false);
+  EXPECT_EQ(defaults.capture.refresh, 1s);
   EXPECT_EQ(defaults.tracker.max_entries, 1'000'000U);
   EXPECT_EQ(defaults.tracker.idle_timeout, 300s);
+  EXPECT_EQ(defaults.tracker.probation, 10s);
   EXPECT_EQ(defaults.tracker.notify_window_before, 1s);
   EXPECT_EQ(defaults.tracker.notify_window_after, 2s);
   EXPECT_EQ(defaults.tracker.flap_moves, 4U);
@@ -274,9 +278,10 @@ TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
       "uplink.erspan_index",  "uplink.gre_key",      "collector.name",
       "collector.interface",  "collector.promiscuous", "collector.threads",
       "capture.snaplen",     "capture.buffer_size",
-      "capture.ring_entries", "capture.merge_holdback", "capture.threads_per_interface", "events.path",
+      "capture.ring_entries", "capture.merge_holdback", "capture.threads_per_interface", "capture.refresh",
+      "events.path",
       "metrics.listen", "metrics.basic_auth_username", "metrics.basic_auth_password_file", "state.path",          "state.save_interval",
-      "cam.max_entries",      "cam.idle_timeout",
+      "cam.max_entries",      "cam.idle_timeout",    "cam.probation",
       "detection.notify_window_before", "detection.notify_window_after",
       "detection.flap_moves", "detection.flap_window", "detection.flap_damping",
       "detection.failover_stories", "detection.failover_gap", "detection.both_ways_confirm",
@@ -286,6 +291,17 @@ TEST(KnownConfigKeys, AreFullyQualifiedInSchemaOrder) {
       "bindings.ipv6_link_local",
       "log.level",            "daemon.user", "daemon.control_socket"};
   EXPECT_EQ(known_config_keys(), expected);
+}
+
+TEST_F(ConfigFile, ReadsTheRecentlySeenFiltersRefreshAndTheProbation) {
+  const Config c = load("[capture]\nrefresh = \"250ms\"\n[cam]\nprobation = \"1m\"\n");
+  EXPECT_EQ(c.capture.refresh, 250ms);
+  EXPECT_EQ(c.tracker.probation, 60s);
+  const Config off = load("[capture]\nrefresh = 0\n[cam]\nprobation = \"0s\"\n");
+  EXPECT_EQ(off.capture.refresh, 0s);
+  EXPECT_EQ(off.tracker.probation, 0s);
+  expect_error("[capture]\nrefresh = \"2h\"\n", ":2: capture.refresh: must be between 0s and 1h, got \"2h\"");
+  expect_error("[cam]\nprobation = \"25h\"\n", ":2: cam.probation: must be between 0s and 24h, got \"25h\"");
 }
 
 // ---- a full valid file -------------------------------------------------------------------
@@ -319,6 +335,7 @@ path = "/srv/camwatch/state"
 [cam]
 max_entries = 5000
 idle_timeout = "5m"
+probation = "30s"
 
 [detection]
 notify_window_before = "250ms"
@@ -341,6 +358,7 @@ level = "debug"
   expected.state_path = "/srv/camwatch/state";
   expected.tracker.max_entries = 5000;
   expected.tracker.idle_timeout = 5min;
+  expected.tracker.probation = 30s;
   expected.tracker.notify_window_before = 250ms;
   expected.tracker.notify_window_after = 3s;
   expected.tracker.flap_moves = 6;

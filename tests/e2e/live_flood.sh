@@ -83,9 +83,10 @@ else
   fail "the silent move of $x was missed"
 fi
 
-tracker_caught_up() {  # every captured frame has been through the tracker
+tracker_caught_up() {  # every captured frame has been filtered out or through the tracker
   metrics >"$tmp/metrics.txt" &&
-    awk '$1 ~ /^camwatch_frames_total/ {c += $2} $1 == "camwatch_tracker_frames_total" {t = $2} END {exit !(c > 0 && c == t)}' \
+    awk '$1 ~ /^camwatch_frames_total/ {c += $2} $1 ~ /^camwatch_filtered_frames_total/ {f += $2}
+         $1 == "camwatch_tracker_frames_total" {t = $2} END {exit !(c > 0 && c == t + f)}' \
       "$tmp/metrics.txt"
 }
 wait_for "the tracker to process every captured frame" 15 tracker_caught_up || fail "the tracker fell behind"
@@ -95,10 +96,10 @@ kdrops=$(awk '$1 ~ /^camwatch_capture_dropped_frames_total/ {s += $2} END {print
 rdrops=$(awk '$1 ~ /^camwatch_ring_dropped_frames_total/ {s += $2} END {print s + 0}' "$tmp/metrics.txt")
 entries=$(awk '$1 == "camwatch_cam_entries" {print $2}' "$tmp/metrics.txt")
 full_frames=$(awk '$1 == "camwatch_table_full_frames_total" {print $2}' "$tmp/metrics.txt")
-evicted=$(awk '$1 ~ /^camwatch_[a-z_]*(evict|flood)[a-z_]*_total/ {s += $2} END {print s + 0}' "$tmp/metrics.txt")
+evicted=$(awk '$1 ~ /^camwatch_[a-z_]*(evict|flood|replaced)[a-z_]*_total/ {s += $2} END {print s + 0}' "$tmp/metrics.txt")
 rate=$(python3 -c "print(int($sent / ($flood_end - $flood_start)))")
 echo "frames: $sent sent in $(python3 -c "print(round($flood_end - $flood_start, 2))") s ($rate/s), $seen captured," \
-  "$kdrops kernel drops, $rdrops ring drops; table $entries of $max_entries; $full_frames refused, $evicted evicted"
+  "$kdrops kernel drops, $rdrops ring drops; table $entries of $max_entries; $full_frames refused, $evicted replaced or evicted"
 [ "$seen" -gt $((sent / 2)) ] && ok "capture went on through the flood ($seen frames counted)" || fail "only $seen of $sent frames counted"
 [ "${entries:-0}" -le $max_entries ] && [ "${entries:-0}" -ge $((max_entries * 9 / 10)) ] &&
   ok "the table holds $entries stations: filled up to its cap, never over it" || fail "table holds $entries stations, cap $max_entries"
@@ -108,7 +109,7 @@ else
   fail "no table_full (or flood) event"
 fi
 python3 -c "import sys; sys.exit(0 if float('${full_frames:-0}') + float('$evicted') > 0 else 1)" &&
-  ok "the flood is in the metrics (camwatch_table_full_frames_total $full_frames)" || fail "no metric counted the flood"
+  ok "the flood is in the metrics (camwatch_table_full_frames_total $full_frames, replaced or evicted $evicted)" || fail "no metric counted the flood"
 
 # Every real station is still in the table, on its uplink; x on vmnic3 now.
 if "$camwatch" table --socket "$tmp/control.sock" --json >"$tmp/table.jsonl" 2>"$tmp/table.err"; then
@@ -142,15 +143,16 @@ for line in open(path):
 sys.exit(1)
 PY
 
-# Memory: the table is reserved for the cap at start (about 43 B per station, its pages touched
-# as stations arrive); a flood must not add to it. Peak RSS may exceed the pre-flood RSS by the
-# table, the kernel capture buffers filling (buffer_size, 4 MiB per uplink here), the rings and
-# the merger's staging filling (65,536 x 32 B each per uplink) and 4 MiB of allocator slack.
-# An uncapped table of the flood's stations would add at least flood x 43 B (43 MB for 1M).
+# Memory: the table is reserved for the cap at start (about 60 B per station in 2 MiB pages,
+# touched as stations arrive); a flood must not add to it. Peak RSS may exceed the pre-flood RSS
+# by the table (plus one huge page of rounding), the kernel capture buffers filling (buffer_size,
+# 4 MiB per uplink here), the rings and the merger's staging filling (65,536 x 64 B each per
+# uplink), the recently-seen filters' records (2 MiB per uplink) and 4 MiB of allocator slack.
+# An uncapped table of the flood's stations would add at least flood x 60 B (60 MB for 1M).
 hwm=$(kib VmHWM)
-bound=$((rss_before + max_entries * 43 / 1024 + 2 * 4096 + 2 * 2 * 2048 + 4096))
+bound=$((rss_before + max_entries * 60 / 1024 + 2048 + 2 * 4096 + 2 * 2 * 4096 + 2 * 2048 + 4096))
 echo "memory: VmRSS before the flood ${rss_before} KiB, peak (VmHWM) ${hwm} KiB, bound ${bound} KiB;" \
-  "an uncapped table would add about $((flood * 43 / 1024)) KiB"
+  "an uncapped table would add about $((flood * 60 / 1024)) KiB"
 if sanitized_build; then
   echo "skip: memory bound under a sanitizer build (its allocator and shadow memory)"
 elif [ "$hwm" -le "$bound" ]; then

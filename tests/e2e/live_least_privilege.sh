@@ -87,7 +87,7 @@ events_mode=$(stat -c %a "$tmp/events.jsonl" 2>/dev/null) state_mode=$(stat -c %
 
 # ---- no other program, ever -----------------------------------------------------------------
 calls=$(grep -rnE '\b(system|popen|execl|execlp|execle|execv|execvp|execvpe|execve|execveat|fexecve|fork|vfork|posix_spawnp?|wordexp)[[:space:]]*\(' \
-  "$src/daemon" "$src/capture" "$src/exporters" "$src/cam" --include='*.cc' --include='*.h' | grep -v '^\s*//' || true)
+  "$src/daemon" "$src/capture" "$src/exporters" "$src/cam" --include='*.cc' --include='*.h' | grep -vE '^[^:]+:[0-9]+:[[:space:]]*//' || true)
 [ -z "$calls" ] && ok "the daemon's sources call no exec*, system, popen, fork or posix_spawn" || fail "process-spawning calls: $calls"
 if command -v nm >/dev/null; then
   imported=$(nm -D --undefined-only "$camwatch" | awk '{print $NF}' | sed 's/@.*//' |

@@ -20,6 +20,7 @@
 
 #include <deque>
 #include <memory>
+#include <span>
 
 #include "cam/bindings.h"
 #include "cam/event.h"
@@ -52,6 +53,9 @@ class Analyzer {
     tracker_.observe(obs);
     if (obs.carries_more_than_station()) [[unlikely]] observe_more(obs);
   }
+  // Many observations in order, as observe() of each would: the tracker's batch path, which
+  // hands each frame carrying more to the other analyses before it takes the next.
+  void observe(std::span<const Observation> batch) noexcept { tracker_.observe(batch, &follow_up_); }
   void advance(PacketTime now) noexcept;
   void uplink_state(UplinkId uplink, bool up, PacketTime time) noexcept { tracker_.uplink_state(uplink, up, time); }
   // As Tracker::reconfigure: false when a table size (cam or bindings max_entries) differs,
@@ -94,7 +98,17 @@ class Analyzer {
 
   void observe_more(const Observation& obs) noexcept;
 
+  class FollowUp final : public Tracker::FollowUp {
+   public:
+    explicit FollowUp(Analyzer& analyzer) : analyzer_(analyzer) {}
+    void after(const Observation& obs) noexcept override { analyzer_.observe_more(obs); }
+
+   private:
+    Analyzer& analyzer_;
+  };
+
   Orderer orderer_;
+  FollowUp follow_up_{*this};
   NlbInventory nlb_;
   Publisher publisher_;
   Tracker tracker_;

@@ -17,9 +17,19 @@
 //
 // Aging: a station not heard for `idle_timeout` is forgotten, as the switch forgets it; a move
 // after that is harmless (the switch floods until it re-learns) and is not reported.
-// Size cap: at most `max_entries` stations. When full, new stations are not learned (counted,
-// and one `table_full` event until the table has room again), so a MAC flood cannot push out the
-// stations already learned. Memory for the cap is reserved at construction.
+// Size cap: at most `max_entries` stations; memory for the cap is reserved at construction.
+// A full table (one `table_full` event until aging has made room again) protects the stations
+// it knows and still learns new ones. A station is *established* once it has been heard over
+// `probation` (first to last frame), has moved, was announced by a notification or sent NLB
+// heartbeats; the others are *probationary*. A new station meeting a full table takes the slot
+// of an aged-out station, else of a probationary one heard only once, else of one heard again
+// (the one heard longest ago first), looking at the 8 slots from its hash position and then at
+// 32 slots under a hand that walks the table (counted in stations_replaced); when there is none
+// it is not learned (stations_refused). Established stations are never given up: a flood of
+// random MACs, each heard once, churns through probationary slots only, the known stations keep
+// their moves detected, and a real new station is learned and, from its second frame on,
+// outranks every flood MAC heard once. Limits: a flood that repeats each MAC competes with new
+// stations heard twice; a table holding nothing but established stations refuses, as before.
 //
 // Display: each station's slot also keeps, for `camwatch table` and the state file, its first
 // frame, its last move (kept after the flap window, when the move bookkeeping is gone), the last
@@ -56,11 +66,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "cam/event.h"
 #include "cam/failover.h"
 #include "cam/observation.h"
+#include "cam/table_memory.h"
 #include "cam/types.h"
 
 namespace camwatch::cam {
@@ -74,6 +86,13 @@ struct TrackerConfig {
   // Cisco and most switches age idle CAM entries after 300 s.
   Duration idle_timeout = std::chrono::seconds(300);
   std::uint64_t max_entries = 1'000'000;
+  // A station heard over at least this long (first to last frame, whole seconds) is established:
+  // a full table never gives its slot to a new station. 0: every station is established at once
+  // (a full table refuses new ones).
+  Duration probation = std::chrono::seconds(10);
+  // Where the table's memory comes from (cam/table_memory.h); nullptr: calloc(). Not owned; it
+  // must outlive the tracker. Not a setting: reconfigure() ignores it.
+  TableMemory* table_memory = nullptr;
   FailoverConfig failover;  // grouping of moves into failover stories (cam/failover.h)
   // Uplinks whose mirror carries both directions of the port (see "Both-ways mirrors" above),
   // and how long a move onto or off one waits for confirmation.
@@ -91,7 +110,8 @@ struct TrackerStats {
   std::uint64_t stations_restored = 0;   // stations put back from a state file
   std::uint64_t stations_aged = 0;       // removed after idle_timeout
   std::uint64_t stations_evicted = 0;    // removed because their uplink was removed by a reload (forget_uplink)
-  std::uint64_t stations_refused = 0;    // frames of new stations not learned: table full
+  std::uint64_t stations_refused = 0;    // frames of new stations not learned: table full, nothing to give up
+  std::uint64_t stations_replaced = 0;   // probationary stations a full table gave up for new ones
   std::uint64_t notifications[kNotificationKinds] = {};  // indexed by Notification
   std::uint64_t silent_moves = 0;
   std::uint64_t announced_moves = 0;
@@ -138,6 +158,20 @@ class Tracker {
   // notification is recorded for display on the station it announces, so a station whose very
   // first frame is its own RARP or GARP shows it too.
   void observe(const Observation& obs) noexcept;
+  // Called for each frame of a batch that carries more than its station (a notification, a
+  // claim, a heartbeat) right after the tracker took it, before the next frame: how the
+  // Analyzer hands those to its other analyses in order.
+  class FollowUp {
+   public:
+    virtual void after(const Observation& obs) noexcept = 0;
+
+   protected:
+    ~FollowUp() = default;
+  };
+  // The same for many frames in order: exactly what observe() of each in turn does (and
+  // follow_up->after() of those carrying more), faster: the table's slots for frames a few
+  // places ahead are prefetched, so their cache misses overlap.
+  void observe(std::span<const Observation> batch, FollowUp* follow_up = nullptr) noexcept;
 
   // Moves the packet clock without a frame (live capture with idle uplinks): decides pending
   // moves whose window has passed, ages stations, releases held events.

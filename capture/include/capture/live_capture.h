@@ -8,9 +8,11 @@
 // the switch learns from what the host *transmits*; an rx-only SPAN port delivers everything as
 // received.
 //
-// run() loops: pcap_dispatch() a batch, decode each frame into a fixed-size Observation,
-// publish the batch into the SPSC ring with one write(); a full ring drops the rest of the
-// batch and counts it — the capture thread never blocks on the tracker. The handle is
+// run() loops: pcap_dispatch() a batch, decode each frame into a fixed-size Observation, pass
+// it through the uplink's recently-seen filter when one is given (capture/recent_filter.h: the
+// repeats of busy stations stop here), publish the batch into the SPSC ring with one write(); a
+// full ring drops the rest of the batch and counts it — the capture thread never blocks on the
+// tracker and never touches the table. The handle is
 // non-blocking and the loop poll()s it together with an eventfd, so stop() wakes it at once
 // even when no traffic arrives (TPACKET_V3 with no traffic can otherwise block forever).
 //
@@ -67,6 +69,7 @@
 #include "cam/observation.h"
 #include "capture/mirror_decap.h"
 #include "capture/mirror_session_map.h"
+#include "capture/recent_filter.h"
 #include "capture/spsc_ring.h"
 
 namespace camwatch::capture {
@@ -122,6 +125,8 @@ struct LiveCaptureStats {
   std::uint64_t truncated = 0;
   std::uint64_t notifications[cam::kNotificationKinds] = {};
   std::uint64_t nlb_heartbeats = 0;
+  std::uint64_t filtered = 0;         // observations the recently-seen filter held back
+  std::uint64_t ring_writes = 0;      // ring write() calls: one per batch that had observations
   std::uint64_t ring_drops = 0;       // observations the full ring could not take
   std::uint64_t kernel_drops = 0;     // pcap_stats ps_drop, accumulated across 32-bit wraps
   std::uint64_t interface_drops = 0;  // pcap_stats ps_ifdrop, likewise
@@ -142,8 +147,12 @@ class LiveCapture {
   enum class EndReason : std::uint8_t { stopped, interface_gone, error };
 
   // `uplink` marks the observations of an uplink's own interface; a collector (options.mirror)
-  // marks each with the uplink its session maps to, and `uplink` is not used.
-  LiveCapture(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring);
+  // marks each with the uplink its session maps to, and `uplink` is not used. `filter`, when
+  // given, decides which observations go on to `ring` (an uplink's own interface only: its
+  // records are of one uplink); like the ring it belongs to the caller, may outlive this capture
+  // (a reopened capture goes on with its records) and is used by run()'s thread only.
+  LiveCapture(const LiveCaptureOptions& options, cam::UplinkId uplink, SpscRing<cam::Observation>& ring,
+              RecentlySeenFilter* filter = nullptr);
   ~LiveCapture();
   LiveCapture(const LiveCapture&) = delete;
   LiveCapture& operator=(const LiveCapture&) = delete;

@@ -25,6 +25,7 @@
 #include "cam/analyzer.h"
 #include "cam/tracker.h"
 #include "capture/mirror_session_map.h"
+#include "capture/recent_filter.h"
 
 namespace camwatch::daemon {
 
@@ -75,6 +76,7 @@ struct CaptureConfig {
   std::int64_t ring_entries = 65536;                // capture -> tracker ring per uplink
   cam::Duration merge_holdback = std::chrono::milliseconds(200);  // cross-uplink ordering delay
   int threads_per_interface = 1;                    // capture threads per interface (PACKET_FANOUT)
+  cam::Duration refresh = capture::RecentlySeenFilter::kDefaultRefresh;  // recently-seen filter; 0: off
 };
 
 // Capture threads for an interface whose own `threads` setting is `own` (0: not set).

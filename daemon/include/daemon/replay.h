@@ -2,9 +2,10 @@
 //
 // Each input is one uplink's capture file (--uplink), or a collector's capture (--collector) of
 // ERSPAN / GRE mirrors of many uplinks. Frames of all files are merged by packet timestamp (ties
-// keep the order the inputs were given in; within a file, its own order), decoded, and fed to one
-// cam::Tracker, exactly as the live daemon feeds it, so a replay gives the events the daemon
-// would have given.
+// keep the order the inputs were given in; within a file, its own order), decoded, passed
+// through the uplink's recently-seen filter (an uplink's own file: a live collector has none)
+// and fed to one cam::Analyzer, exactly as the live daemon feeds it, so a replay gives the
+// events the daemon would have given.
 //
 // Collector captures. Each frame is decapsulated (capture/mirror_decap.h) and its session looked
 // up in `sessions`, the mappings of the configuration's uplinks fed by a collector, exactly as a
@@ -40,6 +41,7 @@
 #include "capture/frame_decoder.h"
 #include "capture/mirror_decap.h"
 #include "capture/mirror_session_map.h"
+#include "capture/recent_filter.h"
 
 namespace camwatch::daemon {
 
@@ -60,6 +62,8 @@ struct UplinkReplayStats {
   std::string path;                // the --uplink file; empty for an uplink fed by collector captures
   std::string format;              // "pcap (microseconds, little-endian)", "pcapng", ...
   capture::DecodeCounters decode;  // frames, malformed, notifications, ...
+  std::uint64_t forwarded = 0;     // observations the recently-seen filter passed to the analyzer
+  std::uint64_t filtered = 0;      // ... and held back
   cam::PacketTime first_frame{};
   cam::PacketTime last_frame{};
   std::string error;  // non-empty when the file was damaged: what and where
@@ -100,6 +104,13 @@ struct ReplayResult {
   }
 };
 
+struct ReplayOptions {
+  // Each --uplink file's frames go through a capture::RecentlySeenFilter with this refresh, as
+  // the live capture thread's do ([capture] refresh), so that a replay gives the live daemon's
+  // events. (A collector's frames are not filtered, live or replayed.)
+  cam::Duration refresh = capture::RecentlySeenFilter::kDefaultRefresh;
+};
+
 // Opens every input (throws capture::CaptureFileError naming the file), replays them into an
 // analyzer built from `config` that delivers events to `sink`, and returns the tallies.
 // `sessions` maps the collector captures' sessions (see above). `progress`, when set, is called
@@ -110,6 +121,7 @@ ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const std::vecto
                         const cam::AnalyzerConfig& config, cam::EventSink& sink,
                         const std::function<void(const ReplayProgress&)>& progress = {},
                         const std::function<void(const cam::Analyzer&)>& at_end = {},
-                        const std::function<void(const std::vector<std::string>&)>& on_uplinks_named = {});
+                        const std::function<void(const std::vector<std::string>&)>& on_uplinks_named = {},
+                        const ReplayOptions& options = {});
 
 }  // namespace camwatch::daemon

@@ -50,6 +50,7 @@ struct UplinkMetrics {
   std::uint64_t kernel_drops = 0;
   std::uint64_t interface_drops = 0;
   std::uint64_t ring_drops = 0;
+  std::uint64_t filtered = 0;  // held back by the recently-seen filter
   double ring_fill_ratio = 0;
   std::uint64_t malformed = 0;
   std::uint64_t truncated = 0;
