@@ -1,6 +1,8 @@
 # Shared by the live bench scripts (sourced): a throwaway network namespace with one veth pair
 # (cwtx: traffic in, cwrx: captured), camwatch's config for it, the bench capture file, and the
-# parsing of camwatch's per-uplink stop line. Callers set: repo, build_dir, camwatch, frames.
+# parsing of camwatch's per-uplink stop line. Callers set: repo, build_dir, camwatch, frames;
+# THREADS (default 1) > 1 gives the veth that many queues and camwatch that many capture threads
+# in a PACKET_FANOUT group (`[capture] threads_per_interface`).
 
 bench_gen=${BENCH_GEN:-$build_dir/bench/camwatch-bench-gen}
 out_dir=${OUT_DIR:-$repo/bench/out}
@@ -30,7 +32,9 @@ bench_netns() {  # sets ns and dir, creates the namespace and veth, writes $dir/
   dir=$(mktemp -d)
   ip netns add "$ns"
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-  ip -n "$ns" link add name cwtx type veth peer name cwrx
+  threads=${THREADS:-1}
+  ip -n "$ns" link add name cwtx numtxqueues "$threads" numrxqueues "$threads" type veth \
+    peer name cwrx numtxqueues "$threads" numrxqueues "$threads"
   ip -n "$ns" link set cwtx up
   ip -n "$ns" link set cwrx up
   ip -n "$ns" link set lo up
@@ -44,6 +48,8 @@ path = "$dir/events.jsonl"
 path = "$dir/cam.state"
 [metrics]
 listen = "127.0.0.1:9842"
+[capture]
+threads_per_interface = $threads
 [daemon]
 control_socket = "$dir/control.sock"
 CFG

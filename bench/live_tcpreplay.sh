@@ -12,7 +12,9 @@
 # load, divided by the frames that capturer saw. camwatch's capture thread is its busiest thread
 # other than the main one (the HTTP, control and link threads sleep). Last, camwatch's ring
 # traffic: observations into the ring and ring write() calls per frame (the recently-seen filter
-# and the batching at work), from the daemon's stop line.
+# and the batching at work), from the daemon's stop line. THREADS=N (default 1): a veth with N
+# queues captured by N threads in one PACKET_FANOUT group; the capture CPU is then their sum,
+# and the busiest thread and each thread's frame count are printed too.
 # Needs tcpreplay and tcpdump (apt-get install tcpreplay tcpdump); installs nothing itself.
 set -euo pipefail
 
@@ -48,13 +50,14 @@ sleep 1  # let both capturers empty their kernel rings
 # Nanoseconds each thread has run, before the stop adds its drain.
 thread_ns() { awk '{ print $1 }' "/proc/$1/task/$2/schedstat" 2>/dev/null || echo 0; }
 cw_main_ns=$(thread_ns "$cw_pid" "$cw_pid")
-cw_capture_ns=0
-for task in /proc/"$cw_pid"/task/*; do
+# The capture threads are the THREADS busiest ones other than main; their sum, and the busiest.
+mapfile -t busy < <(for task in /proc/"$cw_pid"/task/*; do
   tid=${task##*/}
-  [ "$tid" = "$cw_pid" ] && continue
-  ns_run=$(thread_ns "$cw_pid" "$tid")
-  [ "$ns_run" -gt "$cw_capture_ns" ] && cw_capture_ns=$ns_run
-done
+  [ "$tid" = "$cw_pid" ] || thread_ns "$cw_pid" "$tid"
+done | sort -rn | head -n "$threads")
+cw_capture_ns=0
+for ns_run in "${busy[@]}"; do cw_capture_ns=$((cw_capture_ns + ns_run)); done
+cw_busiest_ns=${busy[0]:-0}
 td_ns=$(thread_ns "$td_pid" "$td_pid")
 kill -TERM "$cw_pid"
 wait "$cw_pid" || true
@@ -70,6 +73,7 @@ td_frames=$(awk '/packets captured/ {print $1}' "$dir/tcpdump.log")
 td_kdrops=$(awk '/dropped by kernel/ {print $1}' "$dir/tcpdump.log")
 
 printf '\nlive capture on a veth, %s frames sent by tcpreplay --topspeed at %s frames/s\n' "${sent:-?}" "${rate:-?}"
+[ "$threads" -gt 1 ] && grep -o "capturing on cwrx with .*" "$dir/camwatch.log" | head -1
 per_frame() { awk -v ns="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.1f", ns / n; else print "?" }'; }
 printf '%-10s %14s %14s %12s %22s %22s\n' capturer "frames seen" "kernel drops" "ring drops" "capture thread ns/fr" "tracker thread ns/fr"
 printf '%-10s %14s %14s %12s %22s %22s\n' camwatch "${cw_frames:-?}" "${cw_kdrops:-?}" "${cw_rdrops:-?}" \
@@ -79,5 +83,7 @@ printf '%-10s %14s %14s %12s %22s %22s\n' tcpdump "${td_frames:-?}" "${td_kdrops
 # and ring write() calls, per frame seen.
 ratio4() { awk -v a="$1" -v n="$2" 'BEGIN { if (n > 0 && a != "") printf "%.4f", a / n; else print "?" }'; }
 entries=$(( ${cw_frames:-0} - ${cw_filtered:-0} ))
+[ "$threads" -gt 1 ] && printf 'camwatch capture threads: %s, busiest %s ns/frame of all frames, counts %s\n' "$threads" \
+  "$(per_frame "$cw_busiest_ns" "${cw_frames:-0}")" "$(grep "uplink bench:" "$dir/camwatch.log" | grep -o '[0-9]* threads: [^)]*' | tail -1)"
 printf 'camwatch ring: %s entries/frame (%s of %s frames filtered), %s ring operations/frame (%s writes)\n' \
   "$(ratio4 "$entries" "${cw_frames:-0}")" "${cw_filtered:-?}" "${cw_frames:-?}" "$(ratio4 "${cw_writes:-}" "${cw_frames:-0}")" "${cw_writes:-?}"

@@ -71,8 +71,12 @@ constexpr std::uint8_t with_slot_notification(std::uint8_t flags, Notification k
 class StationTable {
  public:
   // Memory from `memory` (nullptr: calloc). Throws std::bad_alloc when there is none.
-  explicit StationTable(std::uint64_t max_entries, TableMemory* memory = nullptr)
-      : max_entries_(max_entries), capacity_(capacity_for(max_entries)), slots_(nullptr, Release{memory, 0}) {
+  // `hash_seed` picks the hash's multiplier (see home()); 0: the fixed golden-ratio one.
+  explicit StationTable(std::uint64_t max_entries, TableMemory* memory = nullptr, std::uint64_t hash_seed = 0)
+      : max_entries_(max_entries),
+        capacity_(capacity_for(max_entries)),
+        multiplier_(multiplier_for(hash_seed)),
+        slots_(nullptr, Release{memory, 0}) {
     const std::size_t bytes = capacity_ * sizeof(Slot);
     slots_.get_deleter().bytes = bytes;
     // calloc: large sizes come from mmap, zero pages the kernel maps in on first touch.
@@ -170,8 +174,22 @@ class StationTable {
   // bit of the key. An xor-shift of the key before it cost 3 instructions per frame and bought
   // nothing: average probes of a hit in a full 1M table, with / without it, 1.569 / 1.571 for
   // random MACs, 1.000 / 1.000 for one OUI counting up, 1.499 / 1.279 for 4000 VLANs x 250.)
+  // The multiplier is a seeded random odd number with its top bit set (multiply-shift: any two
+  // keys share a home with probability about 2/capacity over the choice of seed, so nobody who
+  // does not know the seed can send MACs that all land in one probe run, a hash flood), or with
+  // seed 0 the golden-ratio constant (reproducible layouts; the figures above are for it).
+  static constexpr std::uint64_t kGoldenMultiplier = 0x9E3779B97F4A7C15ULL;
+  static constexpr std::uint64_t multiplier_for(std::uint64_t seed) {
+    if (seed == 0) return kGoldenMultiplier;
+    // splitmix64's finaliser, so that nearby seeds give unrelated multipliers.
+    std::uint64_t z = seed + kGoldenMultiplier;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return z | 1U | (std::uint64_t{1} << 63);
+  }
   std::uint64_t home(std::uint64_t key) const {
-    const std::uint64_t h = key * 0x9E3779B97F4A7C15ULL;
+    const std::uint64_t h = key * multiplier_;
     return static_cast<std::uint64_t>((static_cast<Uint128>(h) * capacity_) >> 64);
   }
 
@@ -191,6 +209,7 @@ class StationTable {
 
   std::uint64_t max_entries_;
   std::uint64_t capacity_;
+  std::uint64_t multiplier_;
   std::uint64_t size_ = 0;
   std::unique_ptr<Slot[], Release> slots_;
 };

@@ -40,6 +40,32 @@ TEST(StationTable, FindsEveryKeyAfterRandomInsertsAndBackwardShiftDeletions) {
   }
 }
 
+// A hash flood: MACs chosen so that they all share one home under the fixed multiplier (what
+// an attacker who read the source would send) land all over a table with a random seed, and the
+// seeded table still finds what it holds.
+TEST(StationTable, ASeedScattersKeysThatShareAHomeUnderTheFixedMultiplier) {
+  StationTable fixed(100'000);
+  std::vector<std::uint64_t> colliding;
+  for (std::uint64_t key = 1; colliding.size() < 256 && key < 200'000'000; ++key)
+    if (fixed.home(key) == fixed.home(1)) colliding.push_back(key);
+  ASSERT_EQ(colliding.size(), 256U);
+  for (std::uint64_t seed : {1ULL, 2ULL, 0x5eedULL, 0xffffffffffffffffULL}) {
+    StationTable seeded(100'000, nullptr, seed);
+    ASSERT_EQ(seeded.capacity(), fixed.capacity());
+    std::unordered_set<std::uint64_t> homes;
+    for (std::uint64_t key : colliding) homes.insert(seeded.home(key));
+    EXPECT_GE(homes.size(), 240U) << "seed " << seed;  // 256 keys in ~190k slots: few share
+    for (std::uint64_t key : colliding) {
+      bool inserted = false;
+      ASSERT_NE(seeded.find_or_insert(key, inserted), nullptr);
+      EXPECT_TRUE(inserted);
+    }
+    for (std::uint64_t key : colliding) EXPECT_NE(seeded.find(key), nullptr) << key;
+  }
+  StationTable zero(100'000, nullptr, 0);
+  for (std::uint64_t key : colliding) EXPECT_EQ(zero.home(key), fixed.home(key)) << "seed 0 is the fixed layout";
+}
+
 TEST(StationTable, ReservesItsWholeCapacityUpFrontAtAtMostEightFifteenthsLoad) {
   StationTable table(1'000'000);
   EXPECT_GE(table.capacity() * 8, 1'000'000ULL * 15);

@@ -93,6 +93,11 @@ struct TrackerConfig {
   // Where the table's memory comes from (cam/table_memory.h); nullptr: calloc(). Not owned; it
   // must outlive the tracker. Not a setting: reconfigure() ignores it.
   TableMemory* table_memory = nullptr;
+  // The station table's hash seed. It only decides the table's layout: which slot a station
+  // takes, so which probationary station a full table gives up for a new one. 0 (default): 64
+  // random bits at construction, so nobody can compute MACs that collide in it (a hash flood);
+  // `camwatch replay` and tests fix one so that runs repeat exactly. reconfigure() ignores it.
+  std::uint64_t hash_seed = 0;
   FailoverConfig failover;  // grouping of moves into failover stories (cam/failover.h)
   // Uplinks whose mirror carries both directions of the port (see "Both-ways mirrors" above),
   // and how long a move onto or off one waits for confirmation.

@@ -20,6 +20,11 @@
 // Uplink ids: the --uplink inputs in order, then the mapped uplinks in `sessions` order (a name
 // given both ways is one uplink), then the invented ones.
 //
+// Reproducibility: a replay fixes the hash seeds of the analyzer's tables when `config` leaves
+// them random (0), so the same files always give the same events, even at the tables' caps
+// (where the layout decides which probationary entry makes room). The live daemon keeps them
+// random: a file replayed offline cannot adapt its MACs to the seed, live traffic could.
+//
 // A damaged file (truncated, corrupt record) ends that input at the damage; the other files are
 // read to their end, every event found is delivered, and the result carries the error. Files
 // that cannot be opened at all make run_replay() throw before anything is read.
@@ -103,6 +108,9 @@ struct ReplayResult {
     return true;
   }
 };
+
+// The hash seed of a replay's station and binding tables (see "Reproducibility" above).
+inline constexpr std::uint64_t kReplayHashSeed = 0x63616d7761746368ULL;  // "camwatch"
 
 struct ReplayOptions {
   // Each --uplink file's frames go through a capture::RecentlySeenFilter with this refresh, as
