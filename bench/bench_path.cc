@@ -241,6 +241,7 @@ int main(int argc, char** argv) {
   config.tracker.max_entries = max_entries;
   config.tracker.probation = probation;
   config.tracker.table_memory = &daemon::huge_page_table_memory();  // as run_replay()
+  config.bindings.table_memory = &daemon::huge_page_table_memory();
   const std::uint64_t rss_before = rss_anon_bytes();
   cam::Analyzer analyzer(config, sink);
   capture::DecodeCounters counters;

@@ -1,5 +1,7 @@
 #include "cam/bindings.h"
 
+#include "table_slots.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <random>
@@ -122,13 +124,11 @@ std::uint64_t seed_of(const BindingConfig& c) {
 
 class Table {
  public:
-  Table(std::uint64_t max_entries, std::uint64_t seed)
-      : max_entries_(max_entries), capacity_(max_entries + max_entries / 3 + 16), seed_(seed) {
-    // calloc: large sizes come from mmap, zero pages the kernel maps in on first touch, and a
-    // zeroed slot is an empty one.
-    slots_.reset(static_cast<Slot*>(std::calloc(capacity_, sizeof(Slot))));
-    if (!slots_) throw std::bad_alloc();
-  }
+  Table(std::uint64_t max_entries, std::uint64_t seed, TableMemory* memory)
+      : max_entries_(max_entries),
+        capacity_(max_entries + max_entries / 3 + 16),
+        seed_(seed),
+        slots_(detail::allocate_slots<Slot>(capacity_, memory)) {}
 
   std::uint64_t size() const { return size_; }
   std::uint64_t capacity() const { return capacity_; }
@@ -175,10 +175,6 @@ class Table {
   const Slot& at(std::uint64_t index) const { return slots_[index]; }
 
  private:
-  struct FreeDeleter {
-    void operator()(Slot* p) const { std::free(p); }
-  };
-
   // Both halves of the address and the VLAN folded and mixed (splitmix64's finaliser), then
   // Lemire's multiply-shift range reduction: hosts of one subnet differ in their last bits only.
   std::uint64_t home(VlanId vlan, const IpAddress& ip) const {
@@ -201,7 +197,7 @@ class Table {
   std::uint64_t capacity_;
   std::uint64_t seed_;
   std::uint64_t size_ = 0;
-  std::unique_ptr<Slot[], FreeDeleter> slots_;
+  detail::SlotBlock<Slot> slots_;
 };
 
 // A probe for an address owned by another MAC that was quiet around it: a conflict if the owner
@@ -240,7 +236,7 @@ class BindingTable::Impl {
   }
 
  public:
-  Impl(const BindingConfig& config, EventSink& sink) : sink_(sink), table_(config.max_entries, seed_of(config)) {
+  Impl(const BindingConfig& config, EventSink& sink) : sink_(sink), table_(config.max_entries, seed_of(config), config.table_memory) {
     pending_.reserve(kMaxPendingProbes);
     apply(config);
   }

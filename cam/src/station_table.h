@@ -24,6 +24,7 @@
 
 #include "cam/table_memory.h"
 #include "cam/types.h"
+#include "table_slots.h"
 
 namespace camwatch::cam::detail {
 
@@ -76,14 +77,7 @@ class StationTable {
       : max_entries_(max_entries),
         capacity_(capacity_for(max_entries)),
         multiplier_(multiplier_for(hash_seed)),
-        slots_(nullptr, Release{memory, 0}) {
-    const std::size_t bytes = capacity_ * sizeof(Slot);
-    slots_.get_deleter().bytes = bytes;
-    // calloc: large sizes come from mmap, zero pages the kernel maps in on first touch.
-    void* p = memory != nullptr ? memory->allocate(bytes) : std::calloc(capacity_, sizeof(Slot));
-    if (p == nullptr) throw std::bad_alloc();
-    slots_.reset(static_cast<Slot*>(p));
-  }
+        slots_(allocate_slots<Slot>(capacity_, memory)) {}
 
   std::uint64_t size() const { return size_; }
   std::uint64_t capacity() const { return capacity_; }
@@ -194,24 +188,12 @@ class StationTable {
   }
 
  private:
-  struct Release {
-    TableMemory* memory;
-    std::size_t bytes;
-    void operator()(Slot* p) const {
-      if (memory != nullptr) {
-        memory->release(p, bytes);
-      } else {
-        std::free(p);
-      }
-    }
-  };
-
 
   std::uint64_t max_entries_;
   std::uint64_t capacity_;
   std::uint64_t multiplier_;
   std::uint64_t size_ = 0;
-  std::unique_ptr<Slot[], Release> slots_;
+  SlotBlock<Slot> slots_;
 };
 
 }  // namespace camwatch::cam::detail

@@ -1,7 +1,6 @@
 #include "cam/tracker.h"
 
 #include <algorithm>
-#include <deque>
 #include <limits>
 #include <queue>
 #include <random>
@@ -258,9 +257,7 @@ class Tracker::Impl {
       for (std::uint64_t key : keys) decide_expired(key, kFarFuture);
     }
     close_stories(/*all=*/true);
-    while (!held_.empty()) {
-      release_front();
-    }
+    while (!nothing_held()) release_front();
   }
 
   void for_each_station(const std::function<void(const StationView&)>& fn) const {
@@ -859,10 +856,20 @@ class Tracker::Impl {
   // be decided: a silent move is only known notify_window_after after its time.
   // Delivers the oldest held event.
   void release_front() {
-    last_released_ns_ = std::max(last_released_ns_, to_ns(held_.front().time));
-    sink_.on_event(held_.front());
-    held_.pop_front();
+    const Event& front = held_[held_head_];
+    last_released_ns_ = std::max(last_released_ns_, to_ns(front.time));
+    sink_.on_event(front);
+    held_[held_head_++] = Event{};  // drops a failover story's storage now
+    if (held_head_ == held_.size()) {
+      held_.clear();  // keeps the capacity
+      held_head_ = 0;
+    } else if (held_head_ >= 64 && held_head_ * 2 >= held_.size()) {
+      held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(held_head_));  // moves, no allocation
+      held_head_ = 0;
+    }
   }
+  bool nothing_held() const { return held_head_ == held_.size(); }
+  const Event& oldest_held() const { return held_[held_head_]; }
 
   void hold(const Event& decided) {
     Event e = decided;
@@ -872,7 +879,7 @@ class Tracker::Impl {
       e.time = from_ns(last_released_ns_);
       ++stats_.late_events;
     }
-    auto pos = std::upper_bound(held_.begin(), held_.end(), e,
+    auto pos = std::upper_bound(held_.begin() + static_cast<std::ptrdiff_t>(held_head_), held_.end(), e,
                                 [](const Event& a, const Event& b) { return a.time < b.time; });
     held_.insert(pos, e);
     next_housekeeping_ns_ = std::min(next_housekeeping_ns_, to_ns(e.time) + release_delay_ns_ + 1);
@@ -911,7 +918,7 @@ class Tracker::Impl {
     // (Tentative moves waiting for confirmation count as pending here: their events will be dated
     // when they happened.)
     if (stats_.pending_moves == 0 && confirmations_.empty()) release_delay_ns_ = base_delay();
-    while (!held_.empty() && to_ns(held_.front().time) + release_delay_ns_ < clock_ns_) {
+    while (!nothing_held() && to_ns(oldest_held().time) + release_delay_ns_ < clock_ns_) {
       release_front();
     }
     if (clock_ns_ >= next_sweep_ns_) {
@@ -925,7 +932,7 @@ class Tracker::Impl {
     std::int64_t next = next_sweep_ns_;
     if (!deadlines_.empty()) next = std::min(next, deadlines_.top().at_ns + 1);
     if (!confirmations_.empty()) next = std::min(next, confirmations_.top().at_ns + 1);
-    if (!held_.empty()) next = std::min(next, to_ns(held_.front().time) + release_delay_ns_ + 1);
+    if (!nothing_held()) next = std::min(next, to_ns(oldest_held().time) + release_delay_ns_ + 1);
     const std::int64_t story = stories_.next_deadline();
     if (story != std::numeric_limits<std::int64_t>::max()) next = std::min(next, story + 1);
     next_housekeeping_ns_ = next;
@@ -993,7 +1000,10 @@ class Tracker::Impl {
   std::priority_queue<Confirmation, std::vector<Confirmation>, std::greater<>> confirmations_;
   std::vector<bool> both_ways_;  // indexed by uplink id
   std::int64_t confirm_ns_ = 0;  // both_ways_confirm, 0 without both-ways uplinks
-  std::deque<Event> held_;
+  // Events waiting for their release, oldest first: a vector read from `held_head_` on, so its
+  // storage is reused (a deque frees and allocates a node every few events).
+  std::vector<Event> held_;
+  std::size_t held_head_ = 0;
   std::int64_t last_released_ns_ = kNever;  // time of the latest event delivered
   std::uint64_t next_seq_ = 0;
   std::int64_t clock_ns_ = kNever;

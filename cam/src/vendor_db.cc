@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <limits>
-#include <unordered_map>
+#include <bit>
+#include <functional>
+#include <string_view>
 #include <utility>
 
 namespace camwatch::cam {
@@ -51,7 +53,10 @@ bool next_record(std::string_view text, std::size_t& pos, CsvRecord& rec) {
         return true;
       }
     }
-    const std::size_t end = std::min(text.find_first_of(",\n", pos), n);
+    // A plain loop: find_first_of() with a set searches the set for every byte, and this runs
+    // over the registry's 4 MB at every start.
+    std::size_t end = pos;
+    while (end < n && text[end] != ',' && text[end] != '\n') ++end;
     if (out != nullptr) out->append(text.substr(pos, end - pos));
     pos = end;
     if (pos >= n) return true;
@@ -152,14 +157,25 @@ bool parse_assignment(std::string_view text, std::uint64_t& prefix, int& length_
 }  // namespace
 
 void VendorDb::add_csv(std::string_view csv_text) {
-  // Name ids of the names already pooled, so that this file's names join them.
-  std::unordered_map<std::string, std::uint32_t> ids;
-  const std::size_t known_names = name_offsets_.empty() ? 0 : name_offsets_.size() - 1;
-  ids.reserve(known_names + 1024);
-  for (std::size_t i = 0; i < known_names; ++i) {
-    ids.emplace(std::string(name(static_cast<std::uint32_t>(i))), static_cast<std::uint32_t>(i));
-  }
   if (name_offsets_.empty()) name_offsets_.push_back(0);
+  // Name ids by their text, so that equal names share one: open addressing over id + 1 (0:
+  // empty), hashed and compared through the pool, so no name is copied (a map of strings was
+  // half of the start-up cost of the 4 MB registry).
+  std::vector<std::uint32_t> index;
+  std::size_t indexed = 0;
+  const auto slot_of = [&](std::string_view text) -> std::uint32_t& {
+    const std::size_t mask = index.size() - 1;
+    for (std::size_t i = std::hash<std::string_view>{}(text) & mask;; i = (i + 1) & mask) {
+      std::uint32_t& slot = index[i];
+      if (slot == 0 || name(slot - 1) == text) return slot;
+    }
+  };
+  const auto rebuild = [&](std::size_t names) {
+    index.assign(std::bit_ceil(std::max<std::size_t>(2 * names, 4096)), 0);
+    for (std::size_t id = 0; id < names; ++id) slot_of(name(static_cast<std::uint32_t>(id))) = static_cast<std::uint32_t>(id + 1);
+    indexed = names;
+  };
+  rebuild(name_offsets_.size() - 1);
 
   std::vector<std::uint64_t> added[3];
   CsvRecord rec;
@@ -183,18 +199,20 @@ void VendorDb::add_csv(std::string_view csv_text) {
       ++skipped_rows_;
       continue;
     }
-    auto it = ids.find(org);
-    if (it == ids.end()) {
-      const std::size_t id = name_offsets_.size() - 1;
+    std::uint32_t& slot = slot_of(org);
+    std::uint64_t id = slot - std::uint64_t{1};
+    if (slot == 0) {
+      id = name_offsets_.size() - 1;
       if (id > kNameIdMask || pool_.size() + org.size() > std::numeric_limits<std::uint32_t>::max()) {
         ++skipped_rows_;  // beyond the packed format's limits: far past any real registry
         continue;
       }
       pool_.append(org);
       name_offsets_.push_back(static_cast<std::uint32_t>(pool_.size()));
-      it = ids.emplace(org, static_cast<std::uint32_t>(id)).first;
+      slot = static_cast<std::uint32_t>(id + 1);
+      if (2 * ++indexed > index.size()) rebuild(indexed);  // at most half full
     }
-    added[length_class].push_back(prefix << kNameIdBits | it->second);
+    added[length_class].push_back(prefix << kNameIdBits | id);
   }
 
   // Merge: the held entries come first, and a stable sort keeps them ahead of this file's rows

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -387,8 +388,9 @@ int cmd_replay(Args& args) {
   }
   std::vector<std::string> names;  // by uplink id; run_replay() says them, collectors' sessions included
   exporters::JsonEventWriter writer(fd, names, tracker_config);
-  const cam::VendorDb vendors = load_vendor_db();  // Debian's ieee-data; none installed: no vendor key
-  writer.set_vendors(&vendors);
+  // Debian's ieee-data (none installed: no vendor key), read at the first event.
+  std::optional<cam::VendorDb> vendors;
+  writer.set_vendor_loader([&vendors] { return &vendors.emplace(load_vendor_db()); });
   auto named = [&](const std::vector<std::string>& all) {
     names = all;
     writer.set_uplink_names(names);

@@ -62,6 +62,7 @@ cam::PacketTime realtime_now() {
 
 cam::AnalyzerConfig with_huge_pages(cam::AnalyzerConfig c) {
   c.tracker.table_memory = &huge_page_table_memory();
+  c.bindings.table_memory = &huge_page_table_memory();
   return c;
 }
 

@@ -245,6 +245,7 @@ ReplayResult run_replay(const std::vector<ReplayInput>& inputs, const std::vecto
 
   cam::AnalyzerConfig analysis = config;
   if (analysis.tracker.table_memory == nullptr) analysis.tracker.table_memory = &huge_page_table_memory();
+  if (analysis.bindings.table_memory == nullptr) analysis.bindings.table_memory = &huge_page_table_memory();
   // Reproducible: the same files give the same events, at the tables' caps too.
   if (analysis.tracker.hash_seed == 0) analysis.tracker.hash_seed = kReplayHashSeed;
   if (analysis.bindings.hash_seed == 0) analysis.bindings.hash_seed = kReplayHashSeed;

@@ -262,6 +262,10 @@ JsonEventWriter::JsonEventWriter(int fd, std::vector<std::string> uplink_names, 
     : fd_(fd), uplink_names_(std::move(uplink_names)), config_(config), backlog_limit_(backlog_limit) {}
 
 void JsonEventWriter::on_event(const cam::Event& event) {
+  if (vendor_loader_) [[unlikely]] {
+    vendors_ = vendor_loader_();
+    vendor_loader_ = nullptr;
+  }
   std::string line = format_event_json(event, uplink_names_, config_, vendors_);
   line.push_back('\n');
   // Older events first: a new one never overtakes those still held.

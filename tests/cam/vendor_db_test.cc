@@ -164,6 +164,31 @@ TEST(VendorDb, StoresEachDistinctNameOnce) {
   EXPECT_LT(db.memory_bytes(), 1001 * 8 + 4 * name.size() + 512) << "8 bytes per entry, the name once";
 }
 
+// More distinct names than the name index starts with (it grows while a file is read, and is
+// rebuilt from the pool for the next file): each name still stored once, every prefix its own.
+TEST(VendorDb, KeepsThousandsOfDistinctNamesAcrossFilesEachOnce) {
+  VendorDb db;
+  const auto org = [](int i) { return "Organisation number " + std::to_string(i % 6000); };
+  std::string first, second;
+  for (int i = 0; i < 9000; ++i) {
+    char row[32];
+    std::snprintf(row, sizeof row, "MA-L,%06X,", 0x200000 + i);
+    (i < 4500 ? first : second) += row + org(i) + ",address\n";
+  }
+  db.add_csv(first);
+  db.add_csv(second);
+  ASSERT_EQ(db.size(), 9000U);
+  for (int i = 0; i < 9000; i += 7) {
+    char text[32];
+    const int p = 0x200000 + i;
+    std::snprintf(text, sizeof text, "%02x:%02x:%02x:00:00:01", (p >> 16) & 255, (p >> 8) & 255, p & 255);
+    EXPECT_EQ(db.lookup(mac(text)), org(i)) << text;
+  }
+  std::size_t pooled = 0;
+  for (int i = 0; i < 6000; ++i) pooled += org(i).size();
+  EXPECT_LT(db.memory_bytes(), 9000 * 8 + 6000 * 4 + pooled * 2 + 4096) << "6000 names stored once each";
+}
+
 TEST(VendorDb, ViewsStayValidWhileTheDbIsOnlyRead) {
   VendorDb db;
   db.add_csv("MA-L,005056,VMware Inc.,x\n");

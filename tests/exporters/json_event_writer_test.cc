@@ -204,6 +204,34 @@ TEST(JsonEventWriter, WritesOneLinePerEventToItsDescriptor) {
   EXPECT_EQ(writer.write_failures(), 0U);
 }
 
+TEST(JsonEventWriter, LoadsTheVendorDbAtTheFirstEventOnlyAndNamesTheVendor) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  JsonEventWriter writer(fds[1], kNames, {});
+  cam::VendorDb vendors;
+  int loads = 0;
+  writer.set_vendor_loader([&] {
+    ++loads;
+    vendors.add_csv("Registry,Assignment,Organization Name,Organization Address\nMA-L,005056,\"VMware, Inc.\",Palo Alto\n");
+    return &vendors;
+  });
+  EXPECT_EQ(loads, 0) << "nothing is read before an event needs it";
+  cam::Event e = silent_move();
+  e.station.mac = cam::MacAddress::from_u64(0x005056AB0001ULL);
+  writer.on_event(e);
+  writer.on_event(e);
+  close(fds[1]);
+  EXPECT_EQ(loads, 1);
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  close(fds[0]);
+  const std::string line = format_event_json(e, kNames, {}, &vendors) + "\n";
+  EXPECT_NE(line.find(R"("vendor":"VMware, Inc.")"), std::string::npos);
+  EXPECT_EQ(got, line + line);
+}
+
 TEST(JsonEventWriter, CountsAFailedWriteInsteadOfThrowing) {
   int fd = open("/dev/full", O_WRONLY);
   if (fd < 0) GTEST_SKIP() << "/dev/full is not available here";

@@ -98,6 +98,7 @@
 
 #include "cam/event.h"
 #include "cam/observation.h"
+#include "cam/table_memory.h"
 #include "cam/types.h"
 
 namespace camwatch::cam {
@@ -158,6 +159,9 @@ struct BindingConfig {
   // cap). 0 (default): 64 random bits at construction, so nobody can compute addresses that
   // collide in it (a hash-flooding defence); tests may fix one.
   std::uint64_t hash_seed = 0;
+  // Where the table's slots come from (see cam/table_memory.h); nullptr: calloc. Not owned; must
+  // outlive the table. A reload keeps the table, and so its memory.
+  TableMemory* table_memory = nullptr;
   AddressPolicy ipv4 = AddressPolicy::report;
   AddressPolicy ipv4_link_local = AddressPolicy::report;
   AddressPolicy ipv6 = AddressPolicy::report;

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -61,7 +62,16 @@ class JsonEventWriter final : public cam::EventSink {
   void set_uplink_names(std::vector<std::string> names) { uplink_names_ = std::move(names); }
   void set_config(const cam::TrackerConfig& config) { config_ = config; }
   // Vendor names for the `vendor` key; the db must outlive the writer (or be reset to null).
-  void set_vendors(const cam::VendorDb* vendors) { vendors_ = vendors; }
+  void set_vendors(const cam::VendorDb* vendors) {
+    vendors_ = vendors;
+    vendor_loader_ = nullptr;
+  }
+  // The same, loaded when the first event comes (a replay that finds nothing never reads the
+  // registry); `load` returns the db, which must then outlive the writer.
+  void set_vendor_loader(std::function<const cam::VendorDb*()> load) {
+    vendors_ = nullptr;
+    vendor_loader_ = std::move(load);
+  }
 
   // Lines written whole (late ones from the backlog included).
   std::uint64_t events_written() const noexcept { return written_; }
@@ -83,6 +93,7 @@ class JsonEventWriter final : public cam::EventSink {
   std::vector<std::string> uplink_names_;
   cam::TrackerConfig config_;
   const cam::VendorDb* vendors_ = nullptr;
+  std::function<const cam::VendorDb*()> vendor_loader_;
   std::size_t backlog_limit_;
   std::deque<std::string> held_;  // whole lines with their newline, oldest first
   std::size_t head_written_ = 0;  // bytes of held_.front() already out where they cannot be taken back
