@@ -60,7 +60,8 @@ def main(argv):
     row("live_flood", "MAC flood",
         f"{num(fig(f, 'frames_sent'))} frames at {num(fig(f, 'rate_fps'))} frames/s into a table capped at "
         f"{num(fig(f, 'max_entries'))}; peak RSS {num(fig(f, 'peak_rss_kib'))} KiB (bound {num(fig(f, 'bound_kib'))} KiB)",
-        f"table full: {num(fig(f, 'refused'))} frames of new stations refused, `table_full` event and counter",
+        f"table full: {num(fig(f, 'replaced', 0))} probationary (flood) stations replaced by newer ones, "
+        f"{num(fig(f, 'refused'))} frames of new stations refused; `table_full` event and counters",
         f"{num(fig(f, 'frames_sent'))} frames, almost all from a new random MAC",
         f"real stations kept {fig(f, 'real_stations_kept')}; silent move during the flood caught "
         f"({fig(f, 'move_caught')}/1); frames dropped: {num(int(fig(f, 'kernel_drops', 0)) + int(fig(f, 'ring_drops', 0)))}")

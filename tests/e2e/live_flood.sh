@@ -164,7 +164,7 @@ fi
 stop_daemon || fail "unclean stop after the flood"
 grep -q "stopped: " "$tmp/run.log" || fail "no stop line"
 echo "FIGURES flood frames_sent=$sent rate_fps=$rate frames_seen=$seen kernel_drops=$kdrops ring_drops=$rdrops" \
-  "max_entries=$max_entries entries=$entries refused=$full_frames real_stations_kept=${kept:-0}/40" \
+  "max_entries=$max_entries entries=$entries refused=$full_frames replaced=$evicted real_stations_kept=${kept:-0}/40" \
   "peak_rss_kib=$hwm bound_kib=$bound move_caught=$(grep -c "\"silent_move\".*$x" "$tmp/events.jsonl")"
 echo "$fails failures"
 [ $fails -eq 0 ]
