@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <random>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -115,13 +114,6 @@ void set_slot_rank(Slot& s, unsigned rank) {
 // Open addressing with linear probing, allocated once for max_entries at <= 3/4 load (no rehash
 // at run time, memory bounded by construction), backward-shift deletion (no tombstones): the
 // same design as the station table, for a wider key.
-// The table's hash seed: the configured one, or 64 random bits.
-std::uint64_t seed_of(const BindingConfig& c) {
-  if (c.hash_seed != 0) return c.hash_seed;
-  std::random_device random;
-  return std::uint64_t{random()} << 32 ^ random();
-}
-
 class Table {
  public:
   Table(std::uint64_t max_entries, std::uint64_t seed, TableMemory* memory)
@@ -236,7 +228,7 @@ class BindingTable::Impl {
   }
 
  public:
-  Impl(const BindingConfig& config, EventSink& sink) : sink_(sink), table_(config.max_entries, seed_of(config), config.table_memory) {
+  Impl(const BindingConfig& config, EventSink& sink) : sink_(sink), table_(config.max_entries, detail::table_seed(config.hash_seed), config.table_memory) {
     pending_.reserve(kMaxPendingProbes);
     apply(config);
   }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 #include <queue>
-#include <random>
 #include <stdexcept>
 #include <unordered_map>
 #include <vector>
@@ -101,13 +100,6 @@ class Tracker::Impl {
   static std::int64_t sweep_interval_for(std::int64_t idle_ns) {
     return std::clamp<std::int64_t>(idle_ns / 8, 1'000'000'000LL, 60'000'000'000LL);
   }
-  // The station table's hash seed: the configured one, or 64 random bits.
-  static std::uint64_t seed_of(const TrackerConfig& c) {
-    if (c.hash_seed != 0) return c.hash_seed;
-    std::random_device random;
-    return std::uint64_t{random()} << 32 ^ random();
-  }
-
   static std::int64_t sweep_step_for(std::int64_t interval_ns, std::uint64_t max_entries) {
     const auto slices = static_cast<std::int64_t>((StationTable::capacity_for(max_entries) + kSweepSlice - 1) / kSweepSlice);
     return std::max<std::int64_t>(1'000'000LL, interval_ns / slices);
@@ -126,7 +118,7 @@ class Tracker::Impl {
         sweep_step_ns_(sweep_step_for(sweep_interval_ns_, config.max_entries)),
         probation_ns_(to_ns(config.probation)),
         max_notify_records_(config.max_entries / 4 + 1024),
-        table_(config.max_entries, config.table_memory, seed_of(config)),
+        table_(config.max_entries, config.table_memory, detail::table_seed(config.hash_seed)),
         stories_(config.failover, story_min_gap(after_ns_), 0) {
     set_both_ways(config);
   }
